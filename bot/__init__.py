@@ -1,0 +1,1 @@
+"""qabot's application layer: answering, the CLI and the Discord bot."""

@@ -1,0 +1,226 @@
+"""Question -> Answer made only of the sources' own sentences, each cited and verified."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from bot.config import AnswerSettings
+from index.query import SpeakerQuestion, name_matches, speaker_question, tokenize
+from index.retriever import Retriever
+from index.types import ANSWER_ROLES, Hit
+
+NOT_FOUND = "I couldn't find that in the indexed sources."
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One cited passage; ``text`` is exactly ``source_text[start:end]``."""
+
+    n: int
+    source_id: str
+    title: str
+    url: str | None
+    section: str | None
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    score: float
+    sentences: list[dict[str, Any]] = field(default_factory=list)  # the cited sentences: start, end, text
+    link: str | None = None
+    speakers: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a user reads (``answer``, with [n] markers) and what backs it."""
+
+    question: str
+    answer: str
+    found: bool
+    citations: list[Citation]
+    timings_ms: dict[str, float]
+    closest: list[Citation] = field(default_factory=list)  # shown when not found, marked as such
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON schema (plus the extra keys ``closest``)."""
+        data = asdict(self)
+        data["timings_ms"] = {k: round(v, 2) for k, v in self.timings_ms.items()}
+        return data
+
+
+def text_fragment_link(url: str | None, sentence: str) -> str | None:
+    """URL with a #:~:text= fragment that highlights the sentence in browsers."""
+    if not url:
+        return None
+    tokens = sentence.split()
+    enc = lambda s: quote(s, safe="")  # noqa: E731
+    if len(tokens) <= 8:
+        fragment = enc(" ".join(tokens))
+    else:
+        fragment = f"{enc(' '.join(tokens[:4]))},{enc(' '.join(tokens[-4:]))}"
+    return f"{url.split('#')[0]}#:~:text={fragment}"
+
+
+class Answerer:
+    """Turns questions into verified, cited answers over one Retriever."""
+
+    def __init__(self, retriever: Retriever, settings: AnswerSettings) -> None:
+        self.retriever = retriever
+        self.settings = settings
+
+    # -- deciding --------------------------------------------------------------------------
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        """Answer one question; never raises for a well-formed question."""
+        started = time.perf_counter()
+        k = top_k or self.settings.top_k
+        timings: dict[str, float] = {}
+        asked = speaker_question(question)
+        if asked is not None:
+            answer = self._speaker_answer(question, asked, k, timings)
+        else:
+            answer = self._general_answer(question, k, timings)
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return Answer(answer.question, answer.answer, answer.found, answer.citations, timings, answer.closest)
+
+    def _general_answer(self, question: str, k: int, timings: dict[str, float]) -> Answer:
+        retrieval = self.retriever.search(question, max(k, 10))
+        timings.update(retrieval.timings_ms)
+        hits = retrieval.hits
+        unknown = self.retriever.unknown_names(question)
+        if unknown:
+            missing = ", ".join(unknown)
+            return self._not_found(question, hits[:3], f"I couldn't find {missing} in the indexed sources.")
+        if not hits or not self._relevant(question, hits[0]):
+            return self._not_found(question, hits[:3], NOT_FOUND)
+        return self._compose(question, self._pick(hits))
+
+    def _speaker_answer(self, question: str, asked: SpeakerQuestion, k: int, timings: dict[str, float]) -> Answer:
+        rows = self.retriever.rows_spoken_by(asked.who)
+        if not rows:
+            if not self.retriever.mentioned(asked.who):
+                return self._not_found(question, [], f"I couldn't find {asked.who} in the indexed sources.")
+            retrieval = self.retriever.search(question, 3)
+            timings.update(retrieval.timings_ms)
+            near = [h for h in retrieval.hits if self._mentions(h, asked.who)]
+            return self._not_found(
+                question, near,
+                f"The sources mention {asked.who}, but I couldn't find anything {asked.who} said.",
+            )
+        topic = asked.rest if len(tokenize(asked.rest)) >= 1 else ""
+        retrieval = self.retriever.search(question, max(k, 10), rows=rows)
+        timings.update(retrieval.timings_ms)
+        hits = retrieval.hits
+        if topic:
+            topic_vector = self.retriever.embed_query(topic)
+            best = max(float(self.retriever.vectors[h.sentence.row] @ topic_vector) for h in hits)
+            topic_words = set(tokenize(topic))
+            lexical = any(topic_words & self.retriever.token_sets[h.sentence.row] for h in hits)
+            if best < self.settings.min_similarity and not lexical:
+                return self._not_found(
+                    question, hits[:3],
+                    f"I couldn't find anything {asked.who} said about {topic} in the indexed sources.",
+                )
+        # Their own words first: sentences where they are the main speaker, direct quotes first.
+        def key(hit: Hit) -> tuple[int, int, float]:
+            primary = bool(hit.sentence.speakers) and name_matches(asked.who, hit.sentence.speakers[0])
+            if not primary and hit.sentence.speakers:
+                primary = name_matches(self.retriever.resolve_title(asked.who) or "", hit.sentence.speakers[0])
+            return (0 if primary else 1, 0 if hit.sentence.is_quote else 1, -hit.score)
+
+        hits.sort(key=key)
+        return self._compose(question, self._pick(hits, same_speaker=True))
+
+    def _mentions(self, hit: Hit, name: str) -> bool:
+        parts = [w for w in tokenize(name)]
+        return bool(parts) and all(p in self.retriever.token_sets[hit.sentence.row] for p in parts[-1:])
+
+    def _relevant(self, question: str, top: Hit) -> bool:
+        """Abstain unless the best sentence is close in meaning or shares the question's key words."""
+        q = set(tokenize(question))
+        overlap = len(q & self.retriever.token_sets[top.sentence.row]) / len(q) if q else 0.0
+        if top.dense >= self.settings.min_similarity + 0.15:
+            return True
+        return top.dense >= self.settings.min_similarity and overlap >= 0.34
+
+    def _pick(self, hits: list[Hit], same_speaker: bool = False) -> list[Hit]:
+        """1 to max_sentences sentences: the best, then close runners-up that add something."""
+        answerable = [h for h in hits if h.sentence.role in ANSWER_ROLES] or hits
+        chosen = [answerable[0]]
+        length = len(answerable[0].sentence.text)
+        for hit in answerable[1:]:
+            if len(chosen) >= self.settings.max_sentences:
+                break
+            close = same_speaker or hit.dense >= chosen[0].dense - 0.04
+            if not close:
+                continue
+            if length + len(hit.sentence.text) > self.settings.max_chars:
+                continue
+            tokens = self.retriever.token_sets[hit.sentence.row]
+            if any(len(tokens & self.retriever.token_sets[c.sentence.row]) / max(1, len(tokens)) > 0.6 for c in chosen):
+                continue
+            chosen.append(hit)
+            length += len(hit.sentence.text)
+        return chosen
+
+    # -- composing -------------------------------------------------------------------------
+    def _citation(self, n: int, chunk_id: int, hits: list[Hit]) -> Citation | None:
+        index = self.retriever.index
+        chunk = index.chunks[chunk_id]
+        entry = index.sources[chunk.source_id]
+        text = entry.source.text
+        if text[chunk.start : chunk.end] != chunk.text:
+            return None
+        sentences = [
+            {"start": h.sentence.start, "end": h.sentence.end, "text": h.sentence.text}
+            for h in hits
+            if text[h.sentence.start : h.sentence.end] == h.sentence.text
+            and chunk.start <= h.sentence.start < h.sentence.end <= chunk.end
+        ]
+        if not sentences:
+            return None
+        speakers = sorted({s for h in hits for s in h.sentence.speakers[:1]})
+        return Citation(
+            n=n, source_id=chunk.source_id, title=entry.source.title, url=entry.source.url,
+            section=chunk.section, paragraph=chunk.paragraph, start=chunk.start, end=chunk.end,
+            text=chunk.text, score=round(max(h.score for h in hits), 4), sentences=sentences,
+            link=text_fragment_link(entry.source.url, sentences[0]["text"]), speakers=speakers,
+        )
+
+    def _citations(self, hits: list[Hit]) -> tuple[list[Citation], dict[int, int]]:
+        order: list[int] = []
+        groups: dict[int, list[Hit]] = {}
+        for hit in hits:
+            cid = hit.sentence.chunk_id
+            if cid not in groups:
+                order.append(cid)
+                groups[cid] = []
+            groups[cid].append(hit)
+        citations: list[Citation] = []
+        numbers: dict[int, int] = {}
+        for cid in order:
+            citation = self._citation(len(citations) + 1, cid, groups[cid])
+            if citation is not None:
+                citations.append(citation)
+                numbers[cid] = citation.n
+        return citations, numbers
+
+    def _compose(self, question: str, hits: list[Hit]) -> Answer:
+        citations, numbers = self._citations(hits)
+        verified = {(s["start"], s["end"]) for c in citations for s in c.sentences}
+        parts = [
+            f"{h.sentence.text} [{numbers[h.sentence.chunk_id]}]"
+            for h in hits
+            if h.sentence.chunk_id in numbers and (h.sentence.start, h.sentence.end) in verified
+        ]
+        if not parts:
+            return self._not_found(question, [], NOT_FOUND)
+        return Answer(question, " ".join(parts), True, citations, {})
+
+    def _not_found(self, question: str, near: list[Hit], message: str) -> Answer:
+        closest, _ = self._citations(near[:3])
+        return Answer(question, message, False, [], {}, closest)
+

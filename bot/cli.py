@@ -1,0 +1,238 @@
+"""`qabot`: the local harness over the same pipeline the Discord bot uses."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bot.config import Settings, load_settings
+from bot.render import render_answer
+from bot.service import QAService
+from index.errors import IndexMissingError, InputError, QABotError
+from index.store import index_exists
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("qabot")
+
+
+def common(func: F) -> F:
+    """--config and --index-dir, accepted by every command."""
+    func = click.option(
+        "--index-dir", type=click.Path(file_okay=False), default=None,
+        help="Index directory (default: $QABOT_INDEX_DIR or ~/.local/share/qabot/index).",
+    )(func)
+    func = click.option(
+        "--config", "config_path", type=click.Path(dir_okay=False), default=None,
+        envvar="QABOT_CONFIG", help="TOML settings file (see config.example.toml).",
+    )(func)
+    return func
+
+
+def make_service(config_path: str | None, index_dir: str | None) -> QAService:
+    settings: Settings = load_settings(config_path)
+    return QAService(settings, settings.index_dir(index_dir))
+
+
+class _Progress:
+    """A progress bar on stderr while sentences are embedded."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+
+    def total(self, n: int) -> None:
+        self.bar = click.progressbar(length=max(n, 1), label=self.label, file=sys.stderr)
+        self.bar.__enter__()
+
+    def step(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def build_with_progress(service: QAService, sources: list[Any], label: str = "Embedding") -> dict[str, Any]:
+    progress = _Progress(label)
+    try:
+        return service.build(sources, progress=progress.step, on_total=progress.total)
+    finally:
+        progress.close()
+
+
+def ensure_index(service: QAService, explicit_dir: bool) -> None:
+    """Build the configured sources first when the default index does not exist yet."""
+    if index_exists(service.index_dir):
+        return
+    if explicit_dir:
+        raise IndexMissingError(
+            f"There is no index at {service.index_dir}. Build one with "
+            f"`qabot index --index-dir {service.index_dir}`."
+        )
+    click.echo(f"No index yet at {service.index_dir}; building it from the configured sources first.", err=True)
+    build_with_progress(service, service.configured_sources())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="qabot")
+def main() -> None:
+    """Answer questions about news articles with exact, checkable citations."""
+
+
+@main.command("index")
+@common
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Rebuild from the sources the index already holds.")
+def index_cmd(config_path: str | None, index_dir: str | None, sources: tuple[Path, ...], rebuild: bool) -> None:
+    """Build the index from files or directories (default: the configured sources)."""
+    service = make_service(config_path, index_dir)
+    if rebuild and sources:
+        raise InputError("--rebuild takes no SOURCE: it rebuilds what the index already holds.")
+    if rebuild:
+        chosen, origin = service.recover_sources()
+        click.echo(f"Rebuilding from {origin}.", err=True)
+    else:
+        chosen = service.read_paths(list(sources)) if sources else service.configured_sources()
+    manifest = build_with_progress(service, chosen)
+    counts = manifest["counts"]
+    click.echo(
+        f"Indexed {counts['sources']} source(s): {counts['chunks']} passages, "
+        f"{counts['sentences']} sentences ({manifest['embedded']} newly embedded) in {service.index_dir}"
+    )
+
+
+def _questions(file: str) -> Iterator[str]:
+    stream = sys.stdin if file == "-" else None
+    if stream is None:
+        path = Path(file)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(f"Question file {file} does not exist.") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"Question file {file} cannot be read: {exc}.") from None
+        lines = text.splitlines()
+    else:
+        lines = [line.rstrip("\n") for line in stream]
+    yield from (line for line in lines if line.strip())
+
+
+@main.command("ask")
+@common
+@click.argument("question", required=False)
+@click.option("--file", "file", default=None, help="Read one question per line from FILE ('-' for stdin).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per line with --file).")
+@click.option("--top-k", type=int, default=None, help="How many sentences to retrieve before answering.")
+def ask_cmd(config_path: str | None, index_dir: str | None, question: str | None, file: str | None,
+            as_json: bool, top_k: int | None) -> None:
+    """Answer QUESTION (or every line of --file) from the index."""
+    if (question is None) == (file is None):
+        raise InputError("Give a QUESTION or --file FILE (not both).")
+    if question is not None and not question.strip():
+        raise InputError("The question is empty.")
+    if top_k is not None and top_k < 1:
+        raise InputError("--top-k must be at least 1.")
+    service = make_service(config_path, index_dir)
+    ensure_index(service, explicit_dir=index_dir is not None)
+    questions = [question] if question is not None else list(_questions(file or "-"))
+    if not questions:
+        raise InputError("The question file holds no questions.")
+    for q in questions:
+        answer = service.ask(q, top_k)
+        if as_json:
+            click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        else:
+            if len(questions) > 1:
+                click.echo(f"Q: {answer.question}")
+            click.echo(render_answer(answer))
+
+
+@main.command("chat")
+@common
+def chat_cmd(config_path: str | None, index_dir: str | None) -> None:
+    """Ask questions one after another (empty line or Ctrl-D to quit)."""
+    service = make_service(config_path, index_dir)
+    ensure_index(service, explicit_dir=index_dir is not None)
+    click.echo("Ask about the indexed sources. Empty line or Ctrl-D quits.", err=True)
+    while True:
+        try:
+            question = input("? ")
+        except (EOFError, KeyboardInterrupt):
+            click.echo("", err=True)
+            return
+        if not question.strip():
+            return
+        try:
+            click.echo(render_answer(service.ask(question)))
+        except InputError as exc:
+            click.echo(f"error: {exc}", err=True)
+
+
+@main.group("sources", invoke_without_command=True)
+@common
+@click.pass_context
+def sources_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None) -> None:
+    """List what the index holds (id, title, passages, when indexed)."""
+    ctx.obj = (config_path, index_dir)
+    if ctx.invoked_subcommand is None:
+        _list_sources(config_path, index_dir)
+
+
+def _list_sources(config_path: str | None, index_dir: str | None) -> None:
+    service = make_service(config_path, index_dir)
+    rows = service.list_sources()
+    if not rows:
+        click.echo("The index holds no sources.")
+        return
+    click.echo(f"{'ID':<42} {'PASSAGES':>8}  {'INDEXED':<20}  TITLE")
+    for row in rows:
+        status = "" if row.status == "ok" else f"  [{row.status}: {row.last_error}]"
+        click.echo(f"{row.id:<42} {row.chunks:>8}  {row.indexed_at:<20}  {row.title}{status}")
+
+
+@sources_cmd.command("list")
+@common
+@click.pass_context
+def sources_list_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None) -> None:
+    """List what the index holds."""
+    parent_config, parent_dir = ctx.obj or (None, None)
+    _list_sources(config_path or parent_config, index_dir or parent_dir)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI; domain errors become one line on stderr and exit code 1."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    try:
+        main.main(args=argv, prog_name="qabot", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        click.echo(f"error: {exc.format_message()}{hint}", err=True)
+        return 2
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except QABotError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 1
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

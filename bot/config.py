@@ -1,0 +1,161 @@
+"""TOML -> frozen settings. Unknown keys are rejected; every error names the key path."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+from index.errors import QABotError
+
+
+class ConfigError(QABotError):
+    """The configuration file is unreadable or holds a bad value."""
+
+
+def default_index_dir() -> Path:
+    """$QABOT_INDEX_DIR, else $XDG_DATA_HOME/qabot/index, else ~/.local/share/qabot/index."""
+    env = os.environ.get("QABOT_INDEX_DIR")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "qabot" / "index"
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    dir: str = ""  # empty: default_index_dir()
+    model: str = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    paths: list[str] = field(default_factory=list)
+    include_bundled: bool = True
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    top_k: int = 10
+    max_sentences: int = 3
+    max_chars: int = 320
+    min_similarity: float = 0.3
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    token_file: str = ""
+    guild_ids: list[int] = field(default_factory=list)
+    moderator_role_ids: list[int] = field(default_factory=list)
+    allowed_channel_ids: list[int] = field(default_factory=list)
+    answer_mentions: bool = True
+    cooldown_questions: int = 5
+    cooldown_seconds: float = 60.0
+    max_question_length: int = 500
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    timeout_seconds: float = 10.0
+    max_bytes: int = 5 * 1024 * 1024
+    allowed_hosts: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Settings:
+    index: IndexSettings = field(default_factory=IndexSettings)
+    sources: SourceSettings = field(default_factory=SourceSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    base_dir: str = ""  # directory relative paths in the file are resolved against
+
+    def index_dir(self, override: str | None = None) -> Path:
+        """--index-dir, else the config file's value, else the default location."""
+        if override:
+            return Path(override).expanduser()
+        if self.index.dir and not os.environ.get("QABOT_INDEX_DIR"):
+            return self.resolve(self.index.dir)
+        return default_index_dir()
+
+    def resolve(self, value: str) -> Path:
+        """A path from the config file, relative to the file's directory."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() or not self.base_dir else Path(self.base_dir) / path
+
+
+def _check(value: Any, hint: Any, path: str) -> Any:
+    origin = get_origin(hint)
+    if origin is list:
+        (item,) = get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected a list, got {type(value).__name__}.")
+        return [_check(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: expected true or false, got {value!r}.")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{path}: expected a whole number, got {value!r}.")
+        if value < 0:
+            raise ConfigError(f"{path}: must not be negative.")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{path}: expected a number, got {value!r}.")
+        if value < 0:
+            raise ConfigError(f"{path}: must not be negative.")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: expected a string, got {value!r}.")
+        return value
+    raise ConfigError(f"{path}: unsupported setting.")  # pragma: no cover
+
+
+def _build(cls: type, data: Any, path: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path or 'config'}: expected a table.")
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls) if f.name != "base_dir"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        where = f"{path}." if path else ""
+        raise ConfigError(f"Unknown setting {where}{unknown[0]} (known: {', '.join(sorted(known))}).")
+    kwargs = {}
+    for name, value in data.items():
+        key = f"{path}.{name}" if path else name
+        hint = hints[name]
+        if isinstance(hint, type) and hasattr(hint, "__dataclass_fields__"):
+            kwargs[name] = _build(hint, value, key)
+        else:
+            kwargs[name] = _check(value, hint, key)
+    return cls(**kwargs)
+
+
+def load_settings(path: str | Path | None) -> Settings:
+    """Settings from a TOML file (defaults when path is None)."""
+    if path is None:
+        return Settings()
+    file = Path(path).expanduser()
+    try:
+        raw = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"Config file {file} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Config file {file} cannot be read: {exc}.") from None
+    try:
+        data = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Config file {file} is not valid TOML: {exc}.") from None
+    if isinstance(data.get("discord"), dict) and "token" in data["discord"]:
+        raise ConfigError(
+            "discord.token: the token must not be in the config file; set DISCORD_TOKEN "
+            "or name a file with discord.token_file."
+        )
+    settings = _build(Settings, data, "")
+    return Settings(**{f.name: getattr(settings, f.name) for f in fields(Settings) if f.name != "base_dir"},
+                    base_dir=str(file.resolve().parent))

@@ -1,0 +1,1 @@
+"""The core of qabot: sources -> chunks -> embeddings -> FAISS + SQLite -> ranked sentences."""

