@@ -174,16 +174,25 @@ def _resolve(subject: Any, sent: Any, ctx: _Context) -> str | None:
         return None
     if subject.pos_ == "PRON":
         return None
+    appos = next((c for c in subject.children if c.dep_ == "appos" and c.pos_ == "PROPN"), None)
+    if subject.pos_ == "NOUN" and appos is not None:
+        subject = appos  # "The operators' group, Alder Terminals, said"
     phrase = _phrase(subject)
-    if subject.pos_ == "PROPN":
+    common_noun = subject.pos_ == "NOUN" or (subject.pos_ == "PROPN" and subject.text.islower())
+    if subject.pos_ == "PROPN" and not common_noun:
         run = []
         for t in reversed(phrase):
-            if t.pos_ == "PROPN" and fold(t.text) not in TITLE_WORDS:
+            if t.pos_ == "PROPN" and fold(t.text) not in TITLE_WORDS and t.text[:1].isupper():
                 run.insert(0, t)
             else:
                 break
         if run:
             return ctx.canonical(" ".join(t.text for t in run))
+    if common_noun:
+        # "the regional chamber of commerce": keep a short "of ..." complement
+        of = next((c for c in subject.rights if c.dep_ == "prep" and c.text.lower() == "of"), None)
+        if of is not None and len(list(of.subtree)) <= 4:
+            phrase = phrase + list(of.subtree)
     text = " ".join(t.text for t in phrase).strip()
     if not text or subject.pos_ not in ("NOUN", "PROPN"):
         return None
@@ -215,6 +224,8 @@ def _speakers_of(sent: Any, offset: int, quotes: list[tuple[int, int]], ctx: _Co
             continue
         if any(s <= pos < e for s, e in quotes):
             continue
+        if _lemma(token) == "add" and any(c.dep_ == "dobj" for c in token.children):
+            continue  # "could add several days" is not speech
         subject = _subject_of(token)
         name = _resolve(subject, sent, ctx) if subject is not None else None
         if name:
@@ -222,10 +233,9 @@ def _speakers_of(sent: Any, offset: int, quotes: list[tuple[int, int]], ctx: _Co
             found.append((depth, name))
     # "according to X"
     for token in sent:
-        if token.text.lower() == "according" and token.i + 2 < len(token.doc) and token.nbor().text.lower() == "to":
-            obj = token.doc[token.i + 2]
-            head = next((t for t in obj.subtree if t.dep_ == "pobj"), None) or obj
-            name = _resolve(head, sent, ctx)
+        if token.text.lower() == "according" and token.i + 1 < len(token.doc) and token.nbor().text.lower() == "to":
+            head = next((t for t in token.nbor().children if t.dep_ == "pobj"), None)
+            name = _resolve(head, sent, ctx) if head is not None else None
             if name:
                 found.append((0, name))
     ordered: list[str] = []

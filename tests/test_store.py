@@ -1,0 +1,152 @@
+"""The index on disk: generations, manifest checks, atomicity, cache and the FAISS reference."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.service import QAService
+from index.errors import BusyError, IndexMismatchError, IndexMissingError
+from index.speakers import ATTRIBUTION_VERSION
+from index.store import build_lock, current_generation, open_index
+from tests.conftest import DATA, FakeEmbedder
+
+
+def _open(service: QAService):  # noqa: ANN202
+    return open_index(service.index_dir, service.embedder.name, ATTRIBUTION_VERSION)
+
+
+def test_build_writes_faiss_sqlite_and_manifest(built_fake_service: QAService) -> None:
+    gen = current_generation(built_fake_service.index_dir)
+    assert gen is not None
+    assert {p.name for p in gen.iterdir()} == {"index.faiss", "meta.sqlite", "manifest.json"}
+    manifest = json.loads((gen / "manifest.json").read_text())
+    assert manifest["model"] == "all-MiniLM-L6-v2"
+    assert manifest["dimension"] == 64
+    assert manifest["normalized"] is True
+    loaded = _open(built_fake_service)
+    assert manifest["counts"]["sentences"] == loaded.faiss.ntotal == len(loaded.sentences)
+    assert manifest["counts"]["chunks"] == len(loaded.chunks)
+    with sqlite3.connect(gen / "meta.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM sources").fetchone()[0] == 1
+
+
+def test_stored_offsets_point_at_the_stored_text(built_fake_service: QAService) -> None:
+    loaded = _open(built_fake_service)
+    for sentence in loaded.sentences:
+        text = loaded.sources[sentence.source_id].source.text
+        assert text[sentence.start : sentence.end] == sentence.text
+        chunk = loaded.chunks[sentence.chunk_id]
+        assert chunk.start <= sentence.start and sentence.end <= chunk.end
+
+
+def test_faiss_top_k_equals_numpy_brute_force(built_fake_service: QAService, fake_embedder: FakeEmbedder) -> None:
+    loaded = _open(built_fake_service)
+    matrix = loaded.faiss.reconstruct_n(0, loaded.faiss.ntotal)
+    for question in ["What did Scholz say?", "embassy Lviv", "troops border", "NATO constitution"]:
+        q = fake_embedder.embed([question])[0]
+        got = loaded.search(q, 5)
+        reference = matrix @ q
+        kth = np.sort(reference)[-5]
+        assert len(got) == 5
+        for row, score in got:
+            assert score == pytest.approx(float(reference[row]), abs=1e-5)
+            assert reference[row] >= kth - 1e-5  # ties at the boundary may be ordered either way
+        assert got[0][1] == pytest.approx(float(reference.max()), abs=1e-5)
+
+
+def test_loading_refuses_another_model(built_fake_service: QAService) -> None:
+    with pytest.raises(IndexMismatchError, match="embedding model.*qabot index --rebuild"):
+        open_index(built_fake_service.index_dir, "other-model", ATTRIBUTION_VERSION)
+
+
+def test_loading_refuses_another_chunker_version(built_fake_service: QAService) -> None:
+    gen = current_generation(built_fake_service.index_dir)
+    assert gen is not None
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["chunker_version"] = "0"
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="chunker version"):
+        _open(built_fake_service)
+
+
+@pytest.mark.parametrize("damage", ["truncate-faiss", "delete-db", "garbage-db", "garbage-manifest"])
+def test_damaged_files_are_reported_and_rebuild_recovers(built_fake_service: QAService, damage: str) -> None:
+    gen = current_generation(built_fake_service.index_dir)
+    assert gen is not None
+    before = {s.id for s in built_fake_service.list_sources()}
+    if damage == "truncate-faiss":
+        data = (gen / "index.faiss").read_bytes()
+        (gen / "index.faiss").write_bytes(data[: len(data) // 2])
+    elif damage == "delete-db":
+        (gen / "meta.sqlite").unlink()
+    elif damage == "garbage-db":
+        (gen / "meta.sqlite").write_bytes(b"not a database" * 100)
+    else:
+        (gen / "manifest.json").write_text("{oops")
+    with pytest.raises(IndexMismatchError, match="qabot index --rebuild"):
+        _open(built_fake_service)
+    sources, _origin = built_fake_service.recover_sources()
+    built_fake_service.build(sources)
+    assert {s.id for s in built_fake_service.list_sources()} == before
+
+
+def test_missing_index_says_how_to_build(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissingError, match="qabot index"):
+        open_index(tmp_path / "nothing", "all-MiniLM-L6-v2", ATTRIBUTION_VERSION)
+
+
+class ExplodingEmbedder(FakeEmbedder):
+    def embed(self, texts, progress=None):  # noqa: ANN001, ANN201
+        raise RuntimeError("power cut")
+
+
+def test_a_failed_build_leaves_the_previous_index_serving(built_fake_service: QAService, tmp_path: Path) -> None:
+    before = current_generation(built_fake_service.index_dir)
+    answer_before = built_fake_service.ask("Where is the US embassy moving?")
+    broken = QAService(built_fake_service.settings, built_fake_service.index_dir, embedder=ExplodingEmbedder())
+    new_text = tmp_path / "new.txt"
+    new_text.write_text("Brand new story\n\nA completely different sentence about volcanoes erupting.\n")
+    with pytest.raises(RuntimeError):
+        broken.build(broken.read_paths([new_text]))
+    assert current_generation(built_fake_service.index_dir) == before
+    assert not list(built_fake_service.index_dir.glob("*.partial"))
+    assert built_fake_service.ask("Where is the US embassy moving?").answer == answer_before.answer
+
+
+def test_second_build_while_one_runs_is_refused(fake_service: QAService) -> None:
+    with build_lock(fake_service.index_dir):
+        with pytest.raises(BusyError, match="already running"):
+            fake_service.build(fake_service.configured_sources())
+
+
+def test_rebuild_reuses_cached_embeddings(fake_service: QAService, fake_embedder: FakeEmbedder) -> None:
+    fake_service.build(fake_service.configured_sources())
+    first = fake_embedder.texts_embedded
+    assert first > 0
+    fake_service.build(fake_service.configured_sources() + fake_service.read_paths([DATA / "harbour.txt"]))
+    harbour_sentences = fake_embedder.texts_embedded - first
+    fake_service.build(fake_service.configured_sources())
+    assert fake_embedder.texts_embedded - first == harbour_sentences  # nothing re-embedded
+    assert 0 < harbour_sentences < first + 30
+
+
+def test_old_generations_are_cleaned_up(fake_service: QAService) -> None:
+    for _ in range(4):
+        fake_service.build(fake_service.configured_sources())
+    gens = [p for p in fake_service.index_dir.glob("gen-*")]
+    assert len(gens) == 2  # the live one and the one before it
+
+
+def test_service_picks_up_a_new_generation_without_restart(built_fake_service: QAService, tmp_path: Path) -> None:
+    reader = QAService(built_fake_service.settings, built_fake_service.index_dir, embedder=FakeEmbedder())
+    assert not reader.ask("What did Marta Kowalczyk say?").found
+    both = built_fake_service.configured_sources() + built_fake_service.read_paths([DATA / "harbour.txt"])
+    built_fake_service.build(both)
+    answer = reader.ask("What did Marta Kowalczyk say?")
+    assert answer.found
+    assert all("Marta Kowalczyk" in c.speakers for c in answer.citations)
