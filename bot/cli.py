@@ -140,11 +140,11 @@ def ask_cmd(config_path: str | None, index_dir: str | None, question: str | None
         raise InputError("The question is empty.")
     if top_k is not None and top_k < 1:
         raise InputError("--top-k must be at least 1.")
-    service = make_service(config_path, index_dir)
-    ensure_index(service, explicit_dir=index_dir is not None)
     questions = [question] if question is not None else list(_questions(file or "-"))
     if not questions:
         raise InputError("The question file holds no questions.")
+    service = make_service(config_path, index_dir)
+    ensure_index(service, explicit_dir=index_dir is not None)
     for q in questions:
         answer = service.ask(q, top_k)
         if as_json:

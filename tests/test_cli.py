@@ -1,0 +1,127 @@
+"""The CLI through its entry point: commands, JSON schema and a table of error cases."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+import bot.cli as cli
+from bot.config import load_settings
+from bot.service import QAService
+from tests.conftest import DATA, FakeEmbedder
+
+SCHEMA_KEYS = {"question", "answer", "found", "citations", "timings_ms"}
+CITATION_KEYS = {"n", "source_id", "title", "url", "section", "paragraph", "start", "end", "text", "score"}
+
+
+@pytest.fixture(autouse=True)
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every CLI run in this module uses the fake embedder (the real one is tested elsewhere)."""
+
+    def make_service(config_path: str | None, index_dir: str | None) -> QAService:
+        settings = load_settings(config_path)
+        return QAService(settings, settings.index_dir(index_dir), embedder=FakeEmbedder())
+
+    monkeypatch.setattr(cli, "make_service", make_service)
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str], stdin: str | None = None,
+        monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, str, str]:
+    if stdin is not None and monkeypatch is not None:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = cli.run(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_builds_the_default_index_first_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["ask", "Where is the US embassy moving?"], capsys)
+    assert code == 0
+    assert "building it from the configured sources first" in err
+    assert "Lviv" in out and "[1]" in out
+    code, out, err = run(["ask", "Where is the US embassy moving?"], capsys)
+    assert code == 0 and "building" not in err
+
+
+def test_ask_json_follows_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["ask", "--json", "What did Blinken say?"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert SCHEMA_KEYS <= set(data)
+    assert data["found"] is True
+    assert data["citations"]
+    for c in data["citations"]:
+        assert CITATION_KEYS <= set(c)
+        assert f"[{c['n']}]" in data["answer"]
+
+
+def test_ask_file_from_stdin_prints_one_json_object_per_line_in_order(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    questions = ["What did Scholz say?", "", "Where is the US embassy moving?", "What did Macron say?"]
+    code, out, _ = run(["ask", "--json", "--file", "-"], capsys, stdin="\n".join(questions), monkeypatch=monkeypatch)
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["question"] for r in rows] == [q for q in questions if q]
+    assert rows[-1]["found"] is False
+
+
+def test_index_sources_and_listing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    index_dir = str(tmp_path / "idx")
+    code, out, err = run(["index", "--index-dir", index_dir, str(DATA / "harbour.txt")], capsys)
+    assert code == 0, err
+    assert "Indexed 1 source(s)" in out
+    code, out, _ = run(["sources", "--index-dir", index_dir], capsys)
+    assert code == 0
+    assert "Dockworkers strike shuts Port Alder" in out
+    assert "Russia says" not in out
+    code, out, _ = run(["ask", "--index-dir", index_dir, "What did the mayor say?"], capsys)
+    assert code == 0 and "Eriksen" in out
+
+
+def test_index_rebuild_recovers_after_damage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    index_dir = tmp_path / "idx"
+    assert run(["index", "--index-dir", str(index_dir)], capsys)[0] == 0
+    for faiss_file in index_dir.glob("gen-*/index.faiss"):
+        faiss_file.write_bytes(b"junk")
+    code, _, err = run(["ask", "--index-dir", str(index_dir), "Where is the embassy moving?"], capsys)
+    assert code == 1 and "qabot index --rebuild" in err and "Traceback" not in err
+    code, _, err = run(["index", "--index-dir", str(index_dir), "--rebuild"], capsys)
+    assert code == 0, err
+    assert run(["ask", "--index-dir", str(index_dir), "Where is the embassy moving?"], capsys)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "args, message, exit_code",
+    [
+        (["ask", ""], "The question is empty", 1),
+        (["ask", "   "], "The question is empty", 1),
+        (["ask"], "Give a QUESTION or --file", 1),
+        (["ask", "--top-k", "0", "hi there"], "--top-k must be at least 1", 1),
+        (["ask", "--file", "/nonexistent/q.txt"], "does not exist", 1),
+        (["ask", "--index-dir", "{tmp}/missing", "What?"], "There is no index at", 1),
+        (["ask", "--bogus", "x"], "No such option '--bogus'", 2),
+        (["index", "--index-dir", "{tmp}/i", "{tmp}/missing.txt"], "does not exist", 1),
+        (["index", "--index-dir", "{tmp}/i", "{tmp}/binary.txt"], "binary", 1),
+        (["index", "--index-dir", "{tmp}/i", "{tmp}/empty.txt"], "is empty", 1),
+        (["index", "--index-dir", "{tmp}/i", "{tmp}/picture.png"], "not a supported file type", 1),
+        (["sources", "--index-dir", "{tmp}/missing"], "There is no index at", 1),
+        (["ask", "--config", "{tmp}/bad.toml", "What?"], "Unknown setting answer.nope", 1),
+        (["frobnicate"], "No such command", 2),
+    ],
+)
+def test_bad_input_gives_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str, exit_code: int
+) -> None:
+    (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02binary")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "picture.png").write_bytes(b"\x89PNG")
+    (tmp_path / "bad.toml").write_text("[answer]\nnope = 1\n")
+    code, out, err = run([a.replace("{tmp}", str(tmp_path)) for a in args], capsys)
+    assert code == exit_code
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err + out

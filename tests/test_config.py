@@ -1,0 +1,54 @@
+"""Settings: the example file loads, bad keys and values are named by path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_example_config_loads_and_matches_defaults() -> None:
+    settings = load_settings(ROOT / "config.example.toml")
+    defaults = Settings()
+    for section in ("index", "sources", "answer", "discord", "fetch"):
+        assert getattr(settings, section) == getattr(defaults, section), section
+
+
+@pytest.mark.parametrize(
+    "toml, message",
+    [
+        ("[answer]\ntop_kk = 3\n", "Unknown setting answer.top_kk"),
+        ("[nope]\n", "Unknown setting nope"),
+        ("[answer]\ntop_k = 'three'\n", "answer.top_k: expected a whole number"),
+        ("[answer]\ntop_k = -1\n", "answer.top_k: must not be negative"),
+        ("[discord]\nguild_ids = [1, 'x']\n", r"discord.guild_ids\[1\]: expected a whole number"),
+        ("[sources]\ninclude_bundled = 1\n", "sources.include_bundled: expected true or false"),
+        ("[discord]\ntoken = 'abc'\n", "must not be in the config file"),
+        ("answer = 3\n", "answer: expected a table"),
+        ("[answer\n", "not valid TOML"),
+    ],
+)
+def test_bad_settings_are_named(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(path)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "missing.toml")
+
+
+def test_relative_paths_resolve_against_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("QABOT_INDEX_DIR")
+    path = tmp_path / "conf" / "c.toml"
+    path.parent.mkdir()
+    path.write_text('[index]\ndir = "idx"\n')
+    settings = load_settings(path)
+    assert settings.index_dir() == tmp_path / "conf" / "idx"
+    assert settings.index_dir("/elsewhere") == Path("/elsewhere")

@@ -1,0 +1,60 @@
+"""Question parsing and name matching (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.query import name_matches, speaker_question, tokenize
+
+
+@pytest.mark.parametrize(
+    "question, who, rest",
+    [
+        ("What did Scholz say?", "Scholz", ""),
+        ("what did lavrov tell putin?", "lavrov", "putin"),
+        ("How did the Kremlin respond?", "Kremlin", ""),
+        ("What did the German chancellor say about Russia?", "German chancellor", "about Russia"),
+        ("What was Blinken's message?", "Blinken", ""),
+        ("According to the White House, what did the leaders discuss?", "White House", "what did the leaders discuss"),
+        ("What has the British government said?", "British government", ""),
+        ("What does Raman think will happen?", "Raman", "will happen"),
+    ],
+)
+def test_speaker_questions_are_recognised(question: str, who: str, rest: str) -> None:
+    asked = speaker_question(question)
+    assert asked is not None
+    assert asked.who == who
+    assert asked.rest == rest
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Where is the US embassy moving?", "How many troops has Russia positioned?", "Who said there is always a chance?",
+     "What did you say?", "When did Russia annex Crimea?"],
+)
+def test_other_questions_are_not_speaker_questions(question: str) -> None:
+    assert speaker_question(question) is None
+
+
+@pytest.mark.parametrize(
+    "query, speaker, expected",
+    [
+        ("Scholz", "Olaf Scholz", True),
+        ("olaf scholz", "Olaf Scholz", True),
+        ("Zelenskiy", "Volodymyr Zelenskyy", True),
+        ("Sergei Lavrov", "Sergey Lavrov", True),
+        ("the Kremlin", "Kremlin", True),
+        ("Putin", "Vladimir Putin", True),
+        ("Biden", "Antony Blinken", False),
+        ("Johnson", "Boris Jonson", True),
+        ("Lavrov", "Vladimir Putin", False),
+        ("White House", "British government", False),
+    ],
+)
+def test_name_matching(query: str, speaker: str, expected: bool) -> None:
+    assert name_matches(query, speaker) is expected
+
+
+def test_tokenize_folds_case_accents_numbers_and_plurals() -> None:
+    assert tokenize("More than 14,000 People were KILLED in Kyiv’s east") == ["14000", "people", "kill", "kyiv", "east"]
+    assert tokenize("Stéphane") == ["stephane"]
