@@ -207,6 +207,44 @@ def sources_list_cmd(ctx: click.Context, config_path: str | None, index_dir: str
     _list_sources(config_path or parent_config, index_dir or parent_dir)
 
 
+@main.command("eval")
+@common
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--with-source", "extra", multiple=True, type=click.Path(path_type=Path),
+              help="Evaluate on a temporary index of the configured sources plus this file (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option("--show-failures", is_flag=True, help="List the questions that missed.")
+def eval_cmd(config_path: str | None, index_dir: str | None, file: Path, extra: tuple[Path, ...],
+             as_json: bool, show_failures: bool) -> None:
+    """Score answers on a JSONL dev set (key phrase, hit@1/3, MRR, abstention, length)."""
+    import tempfile
+
+    from bot.evaluate import Outcome, evaluate, load_cases, report_json
+
+    cases = load_cases(file)
+    service = make_service(config_path, index_dir)
+    with tempfile.TemporaryDirectory(prefix="qabot-eval-") as tmp:
+        if extra:
+            service = QAService(service.settings, Path(tmp), embedder=service._embedder)
+            service.build(service.configured_sources() + service.read_paths(list(extra)))
+        else:
+            ensure_index(service, explicit_dir=index_dir is not None)
+
+        def run_one(question: str) -> Outcome:
+            answer = service.ask(question)
+            return Outcome(answer.found, answer.answer, [c.text for c in answer.citations])
+
+        report = evaluate("qabot", cases, run_one)
+    if as_json:
+        click.echo(json.dumps(report_json(report), ensure_ascii=False))
+        return
+    click.echo("\n".join(report.lines()))
+    if show_failures and report.failures:
+        click.echo("\nmisses:")
+        for failure in report.failures:
+            click.echo(f"  - {failure}")
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI; domain errors become one line on stderr and exit code 1."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
