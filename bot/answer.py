@@ -8,11 +8,13 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.config import AnswerSettings
-from index.query import SpeakerQuestion, name_matches, speaker_question, tokenize
+from index.query import SpeakerQuestion, speaker_question, tokenize
 from index.retriever import Retriever
 from index.types import ANSWER_ROLES, Hit
 
 NOT_FOUND = "I couldn't find that in the indexed sources."
+SPEAKER_BONUS = 0.1  # on the fused score, for sentences the asked-about speaker said
+MENTION_BONUS = 0.05  # for sentences that name them
 
 
 @dataclass(frozen=True)
@@ -103,14 +105,19 @@ class Answerer:
         if not rows:
             if not self.retriever.mentioned(asked.who):
                 return self._not_found(question, [], f"I couldn't find {asked.who} in the indexed sources.")
-            retrieval = self.retriever.search(question, 3)
+            retrieval = self.retriever.search(question, max(k, 10))
             timings.update(retrieval.timings_ms)
             near = [h for h in retrieval.hits if self._mentions(h, asked.who)]
+            if not asked.strict and near and self._relevant(question, near[0]):
+                # "What did the US propose?": what the sources report about it, from whoever.
+                return self._compose(question, self._pick(near))
             return self._not_found(
                 question, near,
                 f"The sources mention {asked.who}, but I couldn't find anything {asked.who} said.",
             )
-        topic = asked.rest if len(tokenize(asked.rest)) >= 1 else ""
+        topic = asked.topic
+        if not asked.strict:
+            return self._about_answer(question, asked, rows, k, timings)
         retrieval = self.retriever.search(question, max(k, 10), rows=rows)
         timings.update(retrieval.timings_ms)
         hits = retrieval.hits
@@ -125,26 +132,48 @@ class Answerer:
                     f"I couldn't find anything {asked.who} said about {topic} in the indexed sources.",
                 )
         # Their own words first: sentences where they are the main speaker, direct quotes first.
+        named = self.retriever.speakers_named(asked.who)
+
         def key(hit: Hit) -> tuple[int, int, float]:
-            primary = bool(hit.sentence.speakers) and name_matches(asked.who, hit.sentence.speakers[0])
-            if not primary and hit.sentence.speakers:
-                primary = name_matches(self.retriever.resolve_title(asked.who) or "", hit.sentence.speakers[0])
+            primary = bool(hit.sentence.speakers) and hit.sentence.speakers[0] in named
             return (0 if primary else 1, 0 if hit.sentence.is_quote else 1, -hit.score)
 
         hits.sort(key=key)
         return self._compose(question, self._pick(hits, same_speaker=True))
 
+    def _about_answer(
+        self, question: str, asked: SpeakerQuestion, rows: list[int], k: int, timings: dict[str, float]
+    ) -> Answer:
+        """ "What did the US propose?", "... according to X": X's words first, but reports of
+        what X proposed or thinks, by whoever, count too."""
+        retrieval = self.retriever.search(question, max(k, 20))
+        timings.update(retrieval.timings_ms)
+        spoken = set(rows)
+        mentioning = set(self.retriever.rows_mentioning(asked.who))
+        hits = [
+            Hit(h.sentence, h.score + SPEAKER_BONUS * (h.sentence.row in spoken)
+                + MENTION_BONUS * (h.sentence.row in mentioning), h.dense, h.lexical)
+            for h in retrieval.hits
+        ]
+        hits.sort(key=lambda h: -h.score)
+        if not hits or not self._relevant(question, hits[0]):
+            return self._not_found(question, hits[:3], NOT_FOUND)
+        return self._compose(question, self._pick(hits))
+
     def _mentions(self, hit: Hit, name: str) -> bool:
-        parts = [w for w in tokenize(name)]
-        return bool(parts) and all(p in self.retriever.token_sets[hit.sentence.row] for p in parts[-1:])
+        """True if the sentence names them (by their last word, e.g. a surname)."""
+        parts = tokenize(name)
+        return bool(parts) and parts[-1] in self.retriever.token_sets[hit.sentence.row]
 
     def _relevant(self, question: str, top: Hit) -> bool:
         """Abstain unless the best sentence is close in meaning or shares the question's key words."""
         q = set(tokenize(question))
         overlap = len(q & self.retriever.token_sets[top.sentence.row]) / len(q) if q else 0.0
-        if top.dense >= self.settings.min_similarity + 0.15:
+        if top.dense >= self.settings.min_similarity + 0.1:
             return True
-        return top.dense >= self.settings.min_similarity and overlap >= 0.34
+        if overlap >= 0.66 and top.dense >= self.settings.min_similarity - 0.1:
+            return True  # nearly every key word of the question is in the sentence
+        return top.dense >= self.settings.min_similarity and overlap >= 0.25
 
     def _pick(self, hits: list[Hit], same_speaker: bool = False) -> list[Hit]:
         """1 to max_sentences sentences: the best, then close runners-up that add something."""

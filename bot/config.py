@@ -41,7 +41,7 @@ class AnswerSettings:
     top_k: int = 10
     max_sentences: int = 3
     max_chars: int = 320
-    min_similarity: float = 0.3
+    min_similarity: float = 0.25
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ class Case:
     """One dev-set question: in scope (evidence + key phrase) or out of scope."""
 
     question: str
-    evidence: str | None
-    key: str | None
+    evidence: tuple[str, ...]  # any of these in the first citation counts
+    key: tuple[str, ...]  # any of these in the answer counts
     kind: str
     out_of_scope: bool
 
@@ -62,6 +62,16 @@ class Report:
         ]
 
 
+def _alternatives(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise TypeError("evidence and key are strings or lists of strings")
+
+
 def load_cases(path: Path) -> list[Case]:
     """Read a dev set; each line a JSON object with question and evidence/key or out_of_scope."""
     try:
@@ -77,7 +87,8 @@ def load_cases(path: Path) -> list[Case]:
         try:
             data = json.loads(line)
             out = bool(data.get("out_of_scope", False))
-            case = Case(data["question"], data.get("evidence"), data.get("key"), data.get("type", ""), out)
+            case = Case(data["question"], _alternatives(data.get("evidence")), _alternatives(data.get("key")),
+                        data.get("type", ""), out)
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
             raise InputError(f"{path}:{number}: expected an object with \"question\" and \"evidence\"/\"key\" "
                              "or \"out_of_scope\": true.") from None
@@ -115,12 +126,12 @@ def evaluate(system: str, cases: Iterable[Case], run: Callable[[str], Outcome]) 
             report.failures.append(f"abstained: {case.question}")
             continue
         lengths.append(len(outcome.answer))
-        assert case.key is not None and case.evidence is not None
-        if _norm(case.key) in _norm(outcome.answer):
+        if any(_norm(k) in _norm(outcome.answer) for k in case.key):
             keys += 1
         else:
             report.failures.append(f"no key {case.key!r}: {case.question} -> {outcome.answer[:120]}")
-        ranks = [i for i, text in enumerate(outcome.cited, start=1) if _norm(case.evidence) in _norm(text)]
+        ranks = [i for i, text in enumerate(outcome.cited, start=1)
+                 if any(_norm(e) in _norm(text) for e in case.evidence)]
         if ranks:
             hits1 += ranks[0] == 1
             hits3 += ranks[0] <= 3

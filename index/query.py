@@ -6,6 +6,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
+
+import snowballstemmer
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being
@@ -17,17 +20,18 @@ STOPWORDS = frozenset(
     whom why will with would you your yours yourself yourselves s t don also said say says tell told
     according""".split()
 )
+_STEMMER = snowballstemmer.stemmer("english")
 QUESTION_WORDS = frozenset("what who whom whose when where why how which did does do is are was were".split())
 
 _SPEECH = (
     r"say|said|tell|told|think|thought|argue|warn|announce|urge|suggest|claim|respond|react|reply|"
-    r"add|propose|believe|advise|state|mean|want|describe|call|ask|express|predict|make of|vow|"
+    r"add|propose|believe|advise|describe|call|ask|express|predict|make of|vow|"
     r"promise|pledge|deny|accuse|welcome|stress|insist|note|explain|confirm|report|hope"
 )
 _SPEAKER_PATTERNS = [
     re.compile(
         r"\b(?:what|how)\s+(?:else\s+)?(?:exactly\s+)?(?:did|does|do|has|have|had|was|is|were|would)\s+"
-        rf"(?P<x>.+?)\s+(?:(?:have|had|got)\s+to\s+|just\s+|actually\s+|really\s+)?(?:{_SPEECH})\w*\b(?P<rest>.*)",
+        rf"(?P<x>.+?)\s+(?:(?:have|had|got)\s+to\s+|just\s+|actually\s+|really\s+)?(?P<verb>{_SPEECH})(?:s|es|ed|d|ing)?\b(?P<rest>.*)",
         re.IGNORECASE,
     ),
     re.compile(
@@ -36,7 +40,7 @@ _SPEAKER_PATTERNS = [
         r"proposal|advice|answer|reply)\b(?P<rest>.*)",
         re.IGNORECASE,
     ),
-    re.compile(r"\baccording\s+to\s+(?P<x>[^,?]+?)(?:,|\?|$)(?P<rest>.*)", re.IGNORECASE),
+    re.compile(r"\b(?P<verb>according)\s+to\s+(?P<x>[^,?]+?)(?:,|\?|$)(?P<rest>.*)", re.IGNORECASE),
     re.compile(
         r"\bwhat\s+(?:message|warning|advice|proposal|statement|words)\s+did\s+(?P<x>.+?)\s+"
         r"(?:give|deliver|send|have|bring|offer|issue|make)\b(?P<rest>.*)",
@@ -52,13 +56,12 @@ def fold(text: str) -> str:
     return value.lower()
 
 
+@lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
+    """Snowball (Porter 2) stem: announce/announced/announcing -> announc."""
     if len(word) <= 3 or word.isdigit():
         return word
-    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", "e"), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: len(word) - len(suffix)] + repl
-    return word
+    return str(_STEMMER.stemWord(word))
 
 
 def words(text: str) -> list[str]:
@@ -72,12 +75,34 @@ def tokenize(text: str) -> list[str]:
     return [_stem(w) for w in words(text) if w not in STOPWORDS]
 
 
+def tokenize_with_pairs(text: str) -> list[str]:
+    """Tokens plus adjacent pairs ("foreign_minist"), so phrases and names outrank scattered words."""
+    tokens = tokenize(text)
+    return tokens + [f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+
+
+_SAY_VERBS = frozenset({"say", "said", "tell", "told", "add", "state", "reply", "respond", "react", "comment"})
+_TOPIC = re.compile(r"^(?:about|on|regarding|concerning|of)\s+(?P<topic>.+)$", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class SpeakerQuestion:
     """A "what did X say (about Y)?" question."""
 
     who: str
     rest: str
+    verb: str = "say"
+
+    @property
+    def strict(self) -> bool:
+        """True for say/tell questions: only X's own words will do."""
+        return self.verb.lower() in _SAY_VERBS
+
+    @property
+    def topic(self) -> str:
+        """What the question restricts X's words to ("about NATO" -> "NATO"), if anything."""
+        match = _TOPIC.match(self.rest.strip())
+        return match.group("topic").strip() if match else ""
 
 
 def speaker_question(question: str) -> SpeakerQuestion | None:
@@ -91,7 +116,8 @@ def speaker_question(question: str) -> SpeakerQuestion | None:
                 continue
             if fold(who) in ("you", "i", "we", "they", "it", "he", "she", "people", "this", "that"):
                 continue
-            return SpeakerQuestion(who=who, rest=match.group("rest").strip(" ?.!"))
+            verb = match.groupdict().get("verb") or "say"
+            return SpeakerQuestion(who=who, rest=match.group("rest").strip(" ?.!"), verb=verb)
     return None
 
 
@@ -113,10 +139,30 @@ TITLE_WORDS = frozenset(
 TITLE_HINTS = TITLE_WORDS | frozenset("the german russian ukrainian us british un".split())
 
 
+# Common short forms of bodies that speak in the news, folded to one spelling.
+_BODY_ALIASES = {
+    "united states": "us", "u s": "us", "usa": "us", "america": "us",
+    "united kingdom": "uk", "u k": "uk", "britain": "uk", "great britain": "uk",
+    "united nations": "un", "u n": "un", "european union": "eu", "e u": "eu",
+}
+
+
+def _canonical_words(name: str) -> list[str]:
+    joined = " ".join(words(name))
+    for long, short in _BODY_ALIASES.items():
+        joined = re.sub(rf"\b{long}\b", short, joined)
+    return joined.split()
+
+
+def canonical_name(name: str) -> str:
+    """Folded name with common short forms unified ("the United States" -> "us")."""
+    return " ".join(w for w in _canonical_words(name) if w not in ("the", "a", "an"))
+
+
 def name_matches(query_name: str, speaker: str) -> bool:
     """True if the name in a question refers to this speaker (surname only, spelling variants, any case)."""
-    q = [w for w in words(query_name) if w not in STOPWORDS]
-    s = words(speaker)
+    q = [w for w in _canonical_words(query_name) if w not in STOPWORDS]
+    s = _canonical_words(speaker)
     if not q or not s:
         return False
     if " ".join(q) == " ".join(s):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.embedder import Embedder
-from index.query import TITLE_WORDS, fold, name_matches, tokenize, words
+from index.query import TITLE_WORDS, canonical_name, fold, name_matches, tokenize, tokenize_with_pairs, words
 from index.store import LoadedIndex
 from index.types import ANSWER_ROLES, Hit, SentenceRecord
 
@@ -25,6 +26,28 @@ class Retrieval:
     hits: list[Hit]
     query_vector: np.ndarray
     timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+RRF_WEIGHT = float(os.environ.get("QABOT_RRF_WEIGHT", "0.2"))
+LEXICAL_WEIGHT = float(os.environ.get("QABOT_LEXICAL_WEIGHT", "0.25"))
+DETAIL_BONUS = float(os.environ.get("QABOT_DETAIL_BONUS", "0.05"))
+_QUANTITY_Q = re.compile(r"\bhow (?:many|much|far|long|big|large|old)\b|\bwhat (?:percentage|share|number|proportion)\b",
+                         re.IGNORECASE)
+_TIME_Q = re.compile(r"\bwhen\b|\bwhat (?:day|date|year|time|month)\b", re.IGNORECASE)
+_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|"
+                     r"hundreds|thousands|million|millions|billion)\b", re.IGNORECASE)
+_TIME = re.compile(r"\b(?:\d{4}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|"
+                   r"March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|"
+                   r"Jul|Aug|Sept?|Oct|Nov|Dec|ago|yesterday|today|tomorrow|week|month|year|years)\b")
+
+
+def _wanted_detail(question: str) -> re.Pattern[str] | None:
+    """Quantity questions favour sentences with numbers; 'when' questions, sentences with times."""
+    if _QUANTITY_Q.search(question):
+        return _NUMBER
+    if _TIME_Q.search(question):
+        return _TIME
+    return None
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -49,7 +72,7 @@ class Retriever:
         docs = []
         for s in self.sentences:
             chunk = index.chunks[s.chunk_id]
-            docs.append(tokenize(" ".join([s.text, *s.speakers, chunk.section or ""])))
+            docs.append(tokenize_with_pairs(s.text) + tokenize(" ".join([*s.speakers, chunk.section or ""])))
         self.bm25 = bm25s.BM25()
         if docs:
             self.bm25.index([d or ["_"] for d in docs], show_progress=False)
@@ -86,7 +109,7 @@ class Retriever:
         else:
             pool_scores = self.vectors[pool] @ qv
             dense_top = [int(pool[i]) for i in np.argsort(-pool_scores)[:CANDIDATES]]
-        tokens = tokenize(question)
+        tokens = tokenize_with_pairs(question)
         lexical = self.bm25.get_scores(tokens) if tokens else np.zeros(len(self.sentences))
         pool_lex = lexical[pool]
         lex_top = [int(pool[i]) for i in np.argsort(-pool_lex)[:CANDIDATES] if pool_lex[i] > 0]
@@ -96,6 +119,20 @@ class Retriever:
         for ranking in (dense_top, lex_top):
             for rank, row in enumerate(ranking):
                 fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
+        # Rank fusion forgets how strong a match is; a sentence holding the question's rare
+        # words or phrases outright should win, so the normalised scores count as well.
+        top_lex = max((float(lexical[r]) for r in fused), default=0.0) or 1.0
+        for row in fused:
+            fused[row] = (
+                RRF_WEIGHT * fused[row] * (RRF_K + 1) / 2
+                + float(self.vectors[row] @ qv)
+                + LEXICAL_WEIGHT * float(lexical[row]) / top_lex
+            )
+        wants = _wanted_detail(question)
+        if wants is not None:
+            for row in fused:
+                if wants.search(self.sentences[row].text):
+                    fused[row] += DETAIL_BONUS
         hits = [
             Hit(self.sentences[row], score, float(self.vectors[row] @ qv), float(lexical[row]))
             for row, score in fused.items()
@@ -121,12 +158,45 @@ class Retriever:
 
     def rows_spoken_by(self, name: str) -> list[int]:
         """Rows of sentences whose speakers include the named person or body."""
-        matched = {s for s in self.speakers if name_matches(name, s)}
-        if not matched:
-            alias = self.resolve_title(name)
-            if alias:
-                matched = {s for s in self.speakers if name_matches(alias, s)}
+        matched = self.speakers_named(name)
         return [s.row for s in self.sentences if matched.intersection(s.speakers)]
+
+    def rows_mentioning(self, name: str) -> list[int]:
+        """Rows of sentences that contain the name's last word (a surname, "Kremlin")."""
+        parts = tokenize(name)
+        return [s.row for s in self.sentences if parts and parts[-1] in self.token_sets[s.row]]
+
+    def speakers_named(self, name: str) -> set[str]:
+        """The speakers a name or description in a question refers to.
+
+        A description ("the union leader") is tried before loose name matching, so that it
+        finds the person the sources describe that way rather than a body called "union".
+        """
+        matched = {s for s in self.speakers if canonical_name(s) == canonical_name(name)}
+        if not matched:
+            described = self.resolve_title(name) or self.resolve_description(name)
+            if described:
+                matched = {s for s in self.speakers if name_matches(described, s)}
+        if not matched:
+            matched = {s for s in self.speakers if name_matches(name, s)}
+        return matched
+
+    def resolve_description(self, phrase: str) -> str | None:
+        """'the Ukrainian ambassador to the UK' -> the speaker of sentences that describe them so."""
+        wanted = set(tokenize(phrase))
+        if len(wanted) < 2 and not wanted & TITLE_WORDS:
+            return None  # a bare name is not a description
+        # every word but a title word must be there: "NATO secretary general" is not the UN's
+        counts: dict[str, int] = {}
+        for sentence in self.sentences:
+            if not sentence.speakers:
+                continue
+            have = self.token_sets[sentence.row]
+            missing = [w for w in wanted if w not in have and not any(h.startswith(w[:5]) for h in have if len(w) >= 5)]
+            if not missing or (len(wanted) >= 3 and len(missing) == 1 and missing[0] in TITLE_WORDS):
+                counts[sentence.speakers[0]] = counts.get(sentence.speakers[0], 0) + 1
+        people = sorted(counts, key=lambda n: -counts[n])
+        return people[0] if people else None
 
     def resolve_title(self, phrase: str) -> str | None:
         """'the German chancellor' -> 'Olaf Scholz' when a source writes 'German Chancellor Olaf Scholz'."""

@@ -38,11 +38,11 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str], stdin: str | None =
 
 
 def test_ask_builds_the_default_index_first_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(["ask", "Where is the US embassy moving?"], capsys)
+    code, out, err = run(["ask", "Where will the US relocate its embassy?"], capsys)
     assert code == 0
     assert "building it from the configured sources first" in err
     assert "Lviv" in out and "[1]" in out
-    code, out, err = run(["ask", "Where is the US embassy moving?"], capsys)
+    code, out, err = run(["ask", "Where will the US relocate its embassy?"], capsys)
     assert code == 0 and "building" not in err
 
 
