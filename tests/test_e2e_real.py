@@ -1,0 +1,111 @@
+"""End to end with the real model and the real FAISS index: answers, citations, attribution, abstention."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.answer import Answer
+from bot.service import QAService
+
+pytestmark = pytest.mark.slow
+
+
+def _verify(service: QAService, answer: Answer) -> None:
+    """Every cited passage and sentence is exactly the stored text at its offsets, and the answer is made of them."""
+    index = service.loaded()
+    remaining = answer.answer
+    for c in answer.citations:
+        text = index.sources[c.source_id].source.text
+        assert text[c.start : c.end] == c.text
+        for s in c.sentences:
+            assert text[s["start"] : s["end"]] == s["text"]
+            assert c.start <= s["start"] and s["end"] <= c.end
+            marker = f"{s['text']} [{c.n}]"
+            assert marker in remaining
+            remaining = remaining.replace(marker, "", 1)
+    assert remaining.strip() == ""  # nothing in the answer but cited source sentences
+
+
+def test_what_did_scholz_say_cites_scholz_speaking(real_service: QAService) -> None:
+    answer = real_service.ask("What did Scholz say?")
+    assert answer.found
+    _verify(real_service, answer)
+    first = answer.citations[0]
+    assert "Scholz" in first.text
+    assert first.speakers == ["Olaf Scholz"]
+    assert first.section == "Scholz urges dialogue"
+
+
+@pytest.mark.parametrize(
+    "question, speaker, words",
+    [
+        ("What did Lavrov tell Putin?", "Sergey Lavrov", None),
+        ("What did the German chancellor say?", "Olaf Scholz", None),
+        ("what did the white house say?", "White House", None),
+        ("What did the UN spokesman say?", "Stephane Dujarric", None),
+        ("What did the union leader say?", "Marta Kowalczyk", "choice"),
+        ("What did Dr. Raman say?", "Priya Raman", None),
+    ],
+)
+def test_who_said_what(real_service: QAService, question: str, speaker: str, words: str | None) -> None:
+    answer = real_service.ask(question)
+    assert answer.found, answer.answer
+    _verify(real_service, answer)
+    assert speaker in answer.citations[0].speakers
+    if words:
+        assert words in answer.answer
+
+
+def test_a_person_who_said_nothing_gets_an_honest_answer(real_service: QAService) -> None:
+    answer = real_service.ask("What did Biden say?")
+    assert not answer.found
+    assert "Biden" in answer.answer and "couldn't find anything" in answer.answer
+    assert answer.citations == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the capital of France?", "What did Macron say?", "How do I bake sourdough bread?",
+     "What are the symptoms of the flu?", "What did Scholz say about the football match?"],
+)
+def test_out_of_scope_questions_are_declined(real_service: QAService, question: str) -> None:
+    answer = real_service.ask(question)
+    assert not answer.found, answer.answer
+    assert "couldn't find" in answer.answer
+    assert answer.citations == []
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Where is the US embassy moving?", "Lviv"),
+        ("How many Russian troops are near the border?", "100,000"),
+        ("What pay rise does the union want?", "9 percent"),
+        ("When do talks resume?", "Dec. 3"),
+    ],
+)
+def test_facts_are_answered_with_short_verified_answers(real_service: QAService, question: str, expected: str) -> None:
+    answer = real_service.ask(question)
+    assert answer.found
+    _verify(real_service, answer)
+    assert expected in answer.answer
+    assert len(answer.answer) <= 400
+    assert all(c.paragraph >= 1 for c in answer.citations)
+
+
+def test_captions_never_answer_when_body_says_the_same(real_service: QAService) -> None:
+    answer = real_service.ask("Who attended a meeting with Putin?")
+    index = real_service.loaded()
+    roles = {index.chunks[cid].role for cid in index.chunks if any(
+        index.chunks[cid].start == c.start and index.chunks[cid].source_id == c.source_id for c in answer.citations)}
+    assert "caption" not in roles
+
+
+def test_json_is_serialisable_and_complete(real_service: QAService) -> None:
+    data = json.loads(json.dumps(real_service.ask("What did Blinken say?").to_json()))
+    assert set(data) >= {"question", "answer", "found", "citations", "timings_ms"}
+    assert data["timings_ms"]["total"] > 0
+    cite = data["citations"][0]
+    assert set(cite) >= {"n", "source_id", "title", "url", "section", "paragraph", "start", "end", "text", "score"}

@@ -1,0 +1,87 @@
+"""Speaker attribution at index time (real spaCy pipeline, no embedding model needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.service import BUNDLED_ARTICLE
+from index.chunking import chunk_source
+from index.speakers import annotate, quote_spans
+from tests.conftest import DATA
+
+
+def _speakers(path) -> dict[str, tuple[str, ...]]:  # noqa: ANN001
+    text = path.read_text(encoding="utf-8")
+    chunks = annotate(text, chunk_source("s", text))
+    return {s.text: s.speakers for c in chunks for s in c.sentences}
+
+
+@pytest.fixture(scope="module")
+def article() -> dict[str, tuple[str, ...]]:
+    return _speakers(BUNDLED_ARTICLE)
+
+
+@pytest.fixture(scope="module")
+def harbour() -> dict[str, tuple[str, ...]]:
+    return _speakers(DATA / "harbour.txt")
+
+
+def _who(sentences: dict[str, tuple[str, ...]], start: str) -> tuple[str, ...]:
+    matches = [v for k, v in sentences.items() if k.startswith(start)]
+    assert len(matches) == 1, start
+    return matches[0]
+
+
+@pytest.mark.parametrize(
+    "start, speaker",
+    [
+        ("“I would suggest continuing,” Lavrov said", "Sergey Lavrov"),  # surname -> full name
+        ("“Fine,” Putin replied.", "Vladimir Putin"),
+        ("In a televised exchange", "Sergey Lavrov"),  # "the latter"
+        ("He told Putin that exchanges", "Sergey Lavrov"),  # "he" -> the last speaker
+        ("“The path for diplomacy", "Antony Blinken"),  # quote before its attribution
+        ("“They also reviewed", "White House"),  # a paragraph continuing the previous quote
+        ("For its part, the British government", "British government"),
+        ("Meanwhile, United Nations", "Stephane Dujarric"),  # "a UN spokesman" -> named elsewhere
+        ("“It has nothing to do with NATO", "Vadym Prystaiko"),
+        ("The Kremlin said", "Kremlin"),
+        ("“Both [Scholz and Zelenskyy] spoke", "Natacha Butler"),  # "she said", not Scholz
+        ("During a news conference", "Olaf Scholz"),
+    ],
+)
+def test_bundled_article_speakers(article: dict[str, tuple[str, ...]], start: str, speaker: str) -> None:
+    assert _who(article, start)[0] == speaker
+
+
+def test_secondary_speakers_and_non_speech(article: dict[str, tuple[str, ...]]) -> None:
+    assert "Antonio Guterres" in _who(article, "Guterres expressed")
+    assert _who(article, "Eight years ago") == ()
+    assert _who(article, "Moscow has made clear") == ()
+
+
+@pytest.mark.parametrize(
+    "start, speaker",
+    [
+        ("“We did not want this", "Marta Kowalczyk"),
+        ("“Our members have gone", "Marta Kowalczyk"),  # second sentence of the same quote
+        ("She added that", "Marta Kowalczyk"),
+        ("The operators' group, Alder Terminals, said", "Alder Terminals"),  # appositive name
+        ("“Every day the cranes", "Tomas Eriksen"),
+        ("“If the strike lasts", "Priya Raman"),
+        ("According to the regional chamber", "regional chamber of commerce"),
+        ("Talks are scheduled", "union"),
+    ],
+)
+def test_second_article_speakers(harbour: dict[str, tuple[str, ...]], start: str, speaker: str) -> None:
+    assert _who(harbour, start)[0] == speaker
+
+
+def test_not_speech_is_not_attributed(harbour: dict[str, tuple[str, ...]]) -> None:
+    assert _who(harbour, "About 2,400 dockworkers") == ()
+    assert "shutdown" not in " ".join(_who(harbour, "Freight analysts said"))
+
+
+def test_quote_spans() -> None:
+    text = "“Fine,” Putin replied, adding \"we'll see\" and ‘maybe’."
+    spans = [text[s:e] for s, e in quote_spans(text)]
+    assert spans == ["“Fine,”", '"we\'ll see"', "‘maybe’"]
