@@ -96,7 +96,7 @@ class Answerer:
         if unknown:
             missing = ", ".join(unknown)
             return self._not_found(question, hits[:3], f"I couldn't find {missing} in the indexed sources.")
-        if not hits or not self._relevant(question, hits[0]):
+        if not hits or not self._relevant(question, hits[0], self.retriever.unseen_words(question)):
             return self._not_found(question, hits[:3], NOT_FOUND)
         return self._compose(question, self._pick(hits))
 
@@ -165,15 +165,22 @@ class Answerer:
         parts = tokenize(name)
         return bool(parts) and parts[-1] in self.retriever.token_sets[hit.sentence.row]
 
-    def _relevant(self, question: str, top: Hit) -> bool:
-        """Abstain unless the best sentence is close in meaning or shares the question's key words."""
+    def _relevant(self, question: str, top: Hit, unseen: list[str] | None = None) -> bool:
+        """Abstain unless the best sentence is close in meaning or shares the question's key words.
+
+        A question with words that no source contains ("population", "restaurants") needs a
+        clearly closer match: the sources may mention Lviv without answering about its population.
+        """
         q = set(tokenize(question))
         overlap = len(q & self.retriever.token_sets[top.sentence.row]) / len(q) if q else 0.0
-        if top.dense >= self.settings.min_similarity + 0.1:
-            return True
-        if overlap >= 0.66 and top.dense >= self.settings.min_similarity - 0.1:
+        floor = self.settings.min_similarity
+        if overlap >= 0.66 and top.dense >= floor - 0.15:
             return True  # nearly every key word of the question is in the sentence
-        return top.dense >= self.settings.min_similarity and overlap >= 0.25
+        if unseen:
+            return top.dense >= floor + 0.2
+        if top.dense >= floor + 0.1:
+            return True
+        return top.dense >= floor and overlap >= 0.25
 
     def _pick(self, hits: list[Hit], same_speaker: bool = False) -> list[Hit]:
         """1 to max_sentences sentences: the best, then close runners-up that add something."""

@@ -35,7 +35,7 @@ _SPEAKER_PATTERNS = [
         re.IGNORECASE,
     ),
     re.compile(
-        r"\bwhat\s+(?:was|is|were|are)\s+(?P<x>.+?)(?:’s|'s|’|')\s+(?:view|views|position|response|reaction|"
+        r"\bwhat\s+(?:was|is|were|are)\s+(?P<x>.+?)(?:’s|'s|’|')\s+(?P<noun>view|views|position|response|reaction|"
         r"message|statement|comment|comments|stance|assessment|warning|argument|remarks|words|take|"
         r"proposal|advice|answer|reply)\b(?P<rest>.*)",
         re.IGNORECASE,
@@ -82,6 +82,7 @@ def tokenize_with_pairs(text: str) -> list[str]:
 
 
 _SAY_VERBS = frozenset({"say", "said", "tell", "told", "add", "state", "reply", "respond", "react", "comment"})
+_SAID_NOUNS = frozenset({"message", "statement", "comment", "comments", "remarks", "words", "answer", "reply"})
 _TOPIC = re.compile(r"^(?:about|on|regarding|concerning|of)\s+(?P<topic>.+)$", re.IGNORECASE)
 
 
@@ -117,6 +118,8 @@ def speaker_question(question: str) -> SpeakerQuestion | None:
             if fold(who) in ("you", "i", "we", "they", "it", "he", "she", "people", "this", "that"):
                 continue
             verb = match.groupdict().get("verb") or "say"
+            if match.groupdict().get("noun"):
+                verb = "say" if match.group("noun").lower() in _SAID_NOUNS else match.group("noun")
             return SpeakerQuestion(who=who, rest=match.group("rest").strip(" ?.!"), verb=verb)
     return None
 

@@ -10,7 +10,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.embedder import Embedder
-from index.query import TITLE_WORDS, canonical_name, fold, name_matches, tokenize, tokenize_with_pairs, words
+from index.query import (
+    QUESTION_WORDS,
+    TITLE_WORDS,
+    canonical_name,
+    fold,
+    name_matches,
+    tokenize,
+    tokenize_with_pairs,
+    words,
+)
 from index.store import LoadedIndex
 from index.types import ANSWER_ROLES, Hit, SentenceRecord
 
@@ -41,6 +50,9 @@ _NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|
 _TIME = re.compile(r"\b(?:\d{4}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|"
                    r"March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|"
                    r"Jul|Aug|Sept?|Oct|Nov|Dec|ago|yesterday|today|tomorrow|week|month|year|years)\b")
+
+
+_DEMONYM = re.compile(r"(?:ian|ean|can|ese|ish|ic|i)$")
 
 
 def _wanted_detail(question: str) -> re.Pattern[str] | None:
@@ -83,6 +95,9 @@ class Retriever:
         for entry in index.sources.values():
             self.vocabulary.update(words(entry.source.text))
             self.vocabulary.update(words(entry.source.title))
+        self.stem_vocabulary: set[str] = set().union(*self.token_sets) if self.token_sets else set()
+        for entry in index.sources.values():
+            self.stem_vocabulary.update(tokenize(entry.source.title))
         self.speakers = sorted({name for s in self.sentences for name in s.speakers})
 
     def embed_query(self, question: str) -> np.ndarray:
@@ -227,15 +242,36 @@ class Retriever:
         )
 
     def unknown_names(self, question: str) -> list[str]:
-        """Capitalised words of the question (past its first word) that no source contains."""
+        """Capitalised names (past the question's first word) that no source contains."""
+        runs: list[list[str]] = []
+        previous_capital = False
+        for i, token in enumerate(re.findall(r"[A-Za-zÀ-ÿ][\w’'\-]*", question)):
+            capital = i > 0 and token[:1].isupper() and fold(token) != "i"
+            if capital:
+                if previous_capital:
+                    runs[-1].append(token)
+                else:
+                    runs.append([token])
+            previous_capital = capital
         unknown = []
-        tokens = re.findall(r"[A-Za-zÀ-ÿ][\w’'\-]*", question)
-        for i, token in enumerate(tokens):
-            if i == 0 or not token[:1].isupper() or fold(token) in ("i",):
+        for run in runs:
+            if any(self.mentioned(t) for t in run):
                 continue
-            if not self.mentioned(token):
-                unknown.append(token)
+            # A lone unknown adjective of nationality ("American") may still be answerable.
+            if len(run) == 1 and _DEMONYM.search(run[0]):
+                continue
+            unknown.append(" ".join(run))
         return unknown
+
+    def unseen_words(self, question: str) -> list[str]:
+        """Content words of the question that appear in no source (after stemming and spelling slack)."""
+        unseen = []
+        for word in tokenize(question):
+            if word in self.stem_vocabulary or word in QUESTION_WORDS or len(word) < 3:
+                continue
+            if not self.mentioned(word):
+                unseen.append(word)
+        return unseen
 
     def sentence(self, row: int) -> SentenceRecord:
         """The sentence stored at a FAISS row."""
