@@ -31,7 +31,7 @@ bench: install
 	$(BIN)/python bench/bench.py
 
 eval: install
-	$(BIN)/qabot eval eval/dev.jsonl
+	$(BIN)/qabot eval eval/dev.jsonl --with-source tests/data/harbour.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
