@@ -245,6 +245,71 @@ def eval_cmd(config_path: str | None, index_dir: str | None, file: Path, extra: 
             click.echo(f"  - {failure}")
 
 
+def _read_any(service: QAService, items: tuple[str, ...]) -> list[Any]:
+    sources = []
+    for item in items:
+        if item.startswith(("http://", "https://")) or "://" in item:
+            sources.append(service.fetch(item))
+        else:
+            sources.extend(service.read_paths([Path(item)]))
+    return sources
+
+
+@sources_cmd.command("add")
+@common
+@click.argument("items", nargs=-1, required=True)
+@click.pass_context
+def sources_add_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None, items: tuple[str, ...]) -> None:
+    """Add files, directories or http(s) URLs to the index."""
+    parent_config, parent_dir = ctx.obj or (None, None)
+    service = make_service(config_path or parent_config, index_dir or parent_dir)
+    progress = _Progress("Embedding")
+    try:
+        report = service.add_sources(_read_any(service, items), added_by="cli",
+                                     progress=progress.step, on_total=progress.total)
+    finally:
+        progress.close()
+    click.echo(report.summary())
+
+
+@sources_cmd.command("remove")
+@common
+@click.argument("source_id")
+@click.pass_context
+def sources_remove_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None, source_id: str) -> None:
+    """Remove a source by id (see `qabot sources`)."""
+    parent_config, parent_dir = ctx.obj or (None, None)
+    service = make_service(config_path or parent_config, index_dir or parent_dir)
+    click.echo(service.remove_source(source_id).summary())
+
+
+@main.command("reindex")
+@common
+@click.argument("ids", nargs=-1)
+def reindex_cmd(config_path: str | None, index_dir: str | None, ids: tuple[str, ...]) -> None:
+    """Re-read sources (all, or the given ids) and swap in the new index; unchanged text is reused."""
+    service = make_service(config_path, index_dir)
+    progress = _Progress("Embedding")
+    try:
+        report = service.reindex(list(ids) or None, progress=progress.step, on_total=progress.total)
+    finally:
+        progress.close()
+    click.echo(report.summary())
+    if report.failed:
+        raise click.exceptions.Exit(1)
+
+
+@main.command("serve")
+@common
+def serve_cmd(config_path: str | None, index_dir: str | None) -> None:
+    """Run the Discord bot (token from DISCORD_TOKEN or discord.token_file)."""
+    from bot.discord.client import serve
+
+    service = make_service(config_path, index_dir)
+    ensure_index(service, explicit_dir=index_dir is not None)
+    serve(service)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI; domain errors become one line on stderr and exit code 1."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

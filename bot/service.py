@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.answer import Answer, Answerer
 from bot.config import Settings
 from index.chunking import chunk_source
 from index.embedder import Embedder, SentenceTransformerEmbedder
-from index.errors import InputError, SourceError
+from index.errors import InputError, QABotError, SourceError
+from index.fetch import fetch_url
 from index.retriever import Retriever
 from index.sources import expand_paths, read_file, slugify
 from index.speakers import ATTRIBUTION_VERSION, annotate
@@ -21,17 +23,70 @@ from index.store import (
     SourceEntry,
     build_lock,
     current_generation,
+    index_exists,
     open_index,
     recover_entries,
     write_generation,
 )
-from index.types import Chunk, Source
+from index.types import Chunk, Sentence, Source
 
 BUNDLED_ARTICLE = Path(__file__).parent / "data" / "article.txt"
 BUNDLED_META: dict[str, str | None] = {"publisher": "Al Jazeera", "date": "2022-02-14"}
 MAX_QUESTION_CHARS = 2000
 
 Annotator = Callable[[str, list[Chunk]], list[Chunk]]
+Progress = Callable[[int], None] | None
+
+
+def revision_summary(old: str, new: str) -> str:
+    """What changed between two versions, by paragraph: "2 added, 1 removed, 3 edited"."""
+    a = [p.strip() for p in old.split("\n\n") if p.strip()]
+    b = [p.strip() for p in new.split("\n\n") if p.strip()]
+    added = removed = edited = 0
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "insert":
+            added += j2 - j1
+        elif op == "delete":
+            removed += i2 - i1
+        elif op == "replace":
+            edited += min(i2 - i1, j2 - j1)
+            added += max(0, (j2 - j1) - (i2 - i1))
+            removed += max(0, (i2 - i1) - (j2 - j1))
+    return f"{added} paragraph(s) added, {removed} removed, {edited} edited"
+
+
+@dataclass
+class ChangeReport:
+    """What an add/remove/reindex did, for the CLI and the moderator's Discord reply."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    duplicates: dict[str, str] = field(default_factory=dict)  # new id -> id already holding that text
+    revisions: dict[str, str] = field(default_factory=dict)
+    manifest: dict[str, object] | None = None
+
+    def summary(self) -> str:
+        """Short human-readable lines."""
+        lines = []
+        for label, ids in (("added", self.added), ("updated", self.updated), ("removed", self.removed),
+                           ("unchanged", self.unchanged)):
+            if ids:
+                lines.append(f"{label}: {', '.join(ids)}")
+        for sid, change in self.revisions.items():
+            lines.append(f"{sid} changed: {change}")
+        for sid, other in self.duplicates.items():
+            lines.append(f"{sid}: same text as {other}, not added again")
+        for sid, error in self.failed.items():
+            lines.append(f"{sid} FAILED (previous version still served): {error}")
+        if self.manifest:
+            counts = self.manifest["counts"]
+            assert isinstance(counts, dict)
+            lines.append(f"index: {counts['sources']} source(s), {counts['chunks']} passages, "
+                         f"{self.manifest['embedded']} sentence(s) newly embedded")
+        return "\n".join(lines) or "nothing changed"
 
 
 def bundled_source() -> Source:
@@ -101,29 +156,159 @@ class QAService:
         return unique
 
     # -- building ------------------------------------------------------------------------
-    def prepare(self, entry: SourceEntry) -> BuildInput:
-        """Chunk and attribute one source."""
+    def prepare(self, entry: SourceEntry, reuse: dict[str, list[Chunk]] | None = None) -> BuildInput:
+        """Chunk and attribute one source (or reuse what the live index holds for the same text)."""
+        if reuse and entry.source.content_hash in reuse:
+            return BuildInput(entry, reuse[entry.source.content_hash])
         chunks = chunk_source(entry.source.id, entry.source.text)
         if not any(c.sentences for c in chunks):
             raise SourceError(f"{entry.source.location} has no sentences to index.")
         return BuildInput(entry, self.annotator(entry.source.text, chunks))
 
+    def _reusable(self) -> dict[str, list[Chunk]]:
+        """Annotated chunks of the live generation by content hash, so unchanged text is not redone."""
+        try:
+            index = self.loaded()
+        except QABotError:
+            return {}
+        by_chunk: dict[int, list[Sentence]] = {}
+        for s in index.sentences:
+            by_chunk.setdefault(s.chunk_id, []).append(Sentence(s.start, s.end, s.text, s.speakers, s.is_quote))
+        out: dict[str, list[Chunk]] = {}
+        for c in index.chunks.values():
+            entry = index.sources[c.source_id]
+            out.setdefault(entry.source.content_hash, []).append(
+                Chunk(c.source_id, c.section, c.paragraph, c.start, c.end, c.text, c.role,
+                      tuple(by_chunk.get(c.id, ())))
+            )
+        return out
+
+    def _commit(
+        self, entries: list[SourceEntry], progress: Progress = None, on_total: Progress = None
+    ) -> dict[str, object]:
+        """Write a generation of exactly these entries. The caller holds the build lock."""
+        reuse = self._reusable()
+        inputs = [self.prepare(e, reuse) for e in entries]
+        return write_generation(
+            self.index_dir, inputs, self.embedder,
+            attribution_version=ATTRIBUTION_VERSION, progress=progress, on_total=on_total,
+        )
+
     def build(
         self,
         sources: list[Source],
         *,
-        progress: Callable[[int], None] | None = None,
-        on_total: Callable[[int], None] | None = None,
+        progress: Progress = None,
+        on_total: Progress = None,
         added_by: str | None = None,
     ) -> dict[str, object]:
         """Replace the index with exactly these sources, atomically."""
-        inputs = [self.prepare(SourceEntry(src, added_by=added_by)) for src in sources]
         with build_lock(self.index_dir):
-            manifest = write_generation(
-                self.index_dir, inputs, self.embedder,
-                attribution_version=ATTRIBUTION_VERSION, progress=progress, on_total=on_total,
-            )
-        return manifest
+            try:
+                known = self._entries_or_empty()
+            except QABotError:
+                known = {}  # rebuilding a damaged index: registry fields start afresh
+            entries = [
+                SourceEntry(src, known[src.id].added_by, known[src.id].added_at)
+                if src.id in known else SourceEntry(src, added_by=added_by)
+                for src in sources
+            ]
+            return self._commit(entries, progress, on_total)
+
+    def _entries_or_empty(self) -> dict[str, SourceEntry]:
+        if not index_exists(self.index_dir):
+            return {}
+        return dict(self.loaded().sources)
+
+    def add_sources(
+        self, sources: list[Source], *, added_by: str | None = None, progress: Progress = None,
+        on_total: Progress = None,
+    ) -> ChangeReport:
+        """Add sources (or replace a source at the same location with its new text)."""
+        report = ChangeReport()
+        with build_lock(self.index_dir):
+            entries = self._entries_or_empty() if index_exists(self.index_dir) else {
+                s.id: SourceEntry(s) for s in self.configured_sources()
+            }
+            hashes = {e.source.content_hash: e.source.id for e in entries.values()}
+            for src in sources:
+                old = entries.get(src.id)
+                if old is not None and old.source.content_hash == src.content_hash:
+                    report.unchanged.append(src.id)
+                elif old is None and src.content_hash in hashes:
+                    report.duplicates[src.id] = hashes[src.content_hash]
+                elif old is not None:
+                    report.updated.append(src.id)
+                    report.revisions[src.id] = revision_summary(old.source.text, src.text)
+                    entries[src.id] = SourceEntry(src, old.added_by, old.added_at, previous_text=old.source.text)
+                else:
+                    report.added.append(src.id)
+                    entries[src.id] = SourceEntry(src, added_by=added_by)
+                    hashes[src.content_hash] = src.id
+            if report.added or report.updated or not index_exists(self.index_dir):
+                report.manifest = self._commit(list(entries.values()), progress, on_total)
+        return report
+
+    def remove_source(self, source_id: str) -> ChangeReport:
+        """Remove one source; it disappears from answers as soon as the new generation is live."""
+        report = ChangeReport()
+        with build_lock(self.index_dir):
+            entries = self._entries_or_empty()
+            if source_id not in entries:
+                known = ", ".join(sorted(entries)) or "none"
+                raise SourceError(f"No source with id {source_id!r} (known: {known}).")
+            del entries[source_id]
+            report.removed.append(source_id)
+            report.manifest = self._commit(list(entries.values()))
+        return report
+
+    def reindex(
+        self, ids: list[str] | None = None, *, progress: Progress = None, on_total: Progress = None,
+        fetch: Callable[[str], Source] | None = None,
+    ) -> ChangeReport:
+        """Re-read sources from where they came from; unchanged text is not re-embedded.
+
+        A source that cannot be read again keeps its last good text and is marked failed.
+        """
+        report = ChangeReport()
+        with build_lock(self.index_dir):
+            entries = self._entries_or_empty()
+            unknown = [i for i in ids or [] if i not in entries]
+            if unknown:
+                raise SourceError(f"No source with id {unknown[0]!r}.")
+            for sid in ids or list(entries):
+                old = entries[sid]
+                try:
+                    fresh = self._reread(old.source, fetch)
+                except SourceError as exc:
+                    report.failed[sid] = str(exc)
+                    entries[sid] = replace(old, status="failed", last_error=str(exc))
+                    continue
+                if fresh is None or fresh.content_hash == old.source.content_hash:
+                    report.unchanged.append(sid)
+                    entries[sid] = replace(old, status="ok", last_error=None)
+                    continue
+                fresh = replace(fresh, id=sid)
+                report.updated.append(sid)
+                report.revisions[sid] = revision_summary(old.source.text, fresh.text)
+                entries[sid] = SourceEntry(fresh, old.added_by, old.added_at, previous_text=old.source.text)
+            report.manifest = self._commit(list(entries.values()), progress, on_total)
+        return report
+
+    def _reread(self, source: Source, fetch: Callable[[str], Source] | None) -> Source | None:
+        if source.kind == "bundled":
+            return bundled_source()
+        if source.kind == "file":
+            return read_file(Path(source.location))
+        if source.kind == "url":
+            return (fetch or self.fetch)(source.location)
+        return None  # attachments cannot be read again; their stored text stays
+
+    def fetch(self, url: str) -> Source:
+        """Fetch a URL with the configured limits."""
+        settings = self.settings.fetch
+        return fetch_url(url, timeout=settings.timeout_seconds, max_bytes=settings.max_bytes,
+                         allowed_hosts=tuple(settings.allowed_hosts))
 
     # -- reading -------------------------------------------------------------------------
     def loaded(self) -> LoadedIndex:
