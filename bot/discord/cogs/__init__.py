@@ -1,0 +1,1 @@
+"""Cogs: `ask` (questions, mentions, feedback) and `admin` (sources, reindex)."""

@@ -1,0 +1,125 @@
+"""Answers as Discord embeds, within Discord's limits, with quoted text made harmless."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+DESCRIPTION_LIMIT = 4096
+FIELD_LIMIT = 1024
+FIELD_NAME_LIMIT = 256
+FIELDS_LIMIT = 25
+TOTAL_LIMIT = 6000
+FOOTER_LIMIT = 2048
+ZWSP = "\u200b"
+
+
+def safe(text: str) -> str:
+    """Escape Discord markdown and break @everyone/@here/<@id> so nothing can ping or format."""
+    text = discord.utils.escape_markdown(" ".join(text.split()))
+    return text.replace("@", "@" + ZWSP).replace("<#", "<" + ZWSP + "#")
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut at a word boundary, ending with an ellipsis, never over the limit."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(0, limit - 1)]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip("\\") + "…"
+
+
+def _passage_with_bold(citation: dict[str, Any], limit: int) -> str:
+    """The passage, cited sentences in bold, trimmed around the first cited sentence to fit."""
+    text: str = citation["text"]
+    base = citation["start"]
+    spans = sorted((s["start"] - base, s["end"] - base) for s in citation.get("sentences", []))
+    pieces: list[str] = []
+    cursor = 0
+    for s, e in spans:
+        if s < cursor:
+            continue
+        pieces.append(safe(text[cursor:s]) + (" " if s > cursor and text[s - 1].isspace() else ""))
+        pieces.append(f"**{safe(text[s:e])}**")
+        cursor = e
+    tail = text[cursor:]
+    pieces.append((" " if tail[:1].isspace() else "") + safe(tail))
+    rendered = "".join(pieces).strip()
+    if len(rendered) <= limit:
+        return rendered
+    bolded = " ".join(f"**{clip(safe(text[s:e]), limit - 8)}**" for s, e in spans[:1])
+    return clip(bolded, limit) if bolded else clip(rendered, limit)
+
+
+def _where(citation: dict[str, Any]) -> str:
+    parts = []
+    if citation.get("section"):
+        parts.append(safe(citation["section"]))
+    parts.append(f"paragraph {citation['paragraph']}")
+    parts.append(f"chars {citation['start']}–{citation['end']}")
+    return " · ".join(parts)
+
+
+def answer_embed(answer: dict[str, Any], sources_searched: int) -> discord.Embed:
+    """The answer with [n] markers, one field per citation, and a footer."""
+    found = answer["found"]
+    colour = discord.Colour.blue() if found else discord.Colour.light_grey()
+    embed = discord.Embed(description=clip(safe(answer["answer"]), DESCRIPTION_LIMIT), colour=colour)
+    citations = answer["citations"] if found else answer.get("closest", [])
+    if not found:
+        embed.title = "I couldn't find that"
+        if citations:
+            embed.description = clip(embed.description + "\n\nClosest passages (not an answer):", DESCRIPTION_LIMIT)
+    for c in citations[:FIELDS_LIMIT]:
+        prefix = f"[{c['n']}] " if found else "• "
+        name = clip(prefix + safe(c["title"]), FIELD_NAME_LIMIT)
+        head = _where(c)
+        link = f"\n[Open at the cited sentence]({c['link']})" if c.get("link") else ""
+        room = FIELD_LIMIT - len(head) - len(link) - 1
+        embed.add_field(name=name, value=f"{head}\n{_passage_with_bold(c, room)}{link}", inline=False)
+    ms = answer.get("timings_ms", {}).get("total", 0.0)
+    embed.set_footer(text=clip(f"Searched {sources_searched} source(s) · {ms:.0f} ms", FOOTER_LIMIT))
+    _fit_total(embed)
+    return embed
+
+
+def _fit_total(embed: discord.Embed) -> None:
+    """Shrink field texts (longest first) until the whole embed is within 6000 characters."""
+    while len(embed) > TOTAL_LIMIT:
+        fields = embed.fields
+        if not fields:
+            description = embed.description or ""
+            embed.description = clip(description, max(0, len(description) - (len(embed) - TOTAL_LIMIT)))
+            break
+        i = max(range(len(fields)), key=lambda k: len(fields[k].value or ""))
+        value = fields[i].value or ""
+        excess = len(embed) - TOTAL_LIMIT
+        new_len = max(20, len(value) - excess)
+        if new_len >= len(value):
+            embed.remove_field(len(fields) - 1)
+            continue
+        embed.set_field_at(i, name=fields[i].name, value=clip(value, new_len), inline=False)
+
+
+def passages_embed(answer: dict[str, Any]) -> discord.Embed:
+    """Full context of each citation (for the ephemeral "Show passages" button)."""
+    embed = discord.Embed(title="Cited passages", colour=discord.Colour.blue())
+    parts = []
+    for c in answer.get("citations") or answer.get("closest", []):
+        parts.append(f"**[{c['n']}] {safe(c['title'])}** — {_where(c)}\n{_passage_with_bold(c, 1500)}")
+    embed.description = clip("\n\n".join(parts) or "No passages.", DESCRIPTION_LIMIT)
+    return embed
+
+
+def sources_embed(rows: list[Any]) -> discord.Embed:
+    """The indexed sources, one line each."""
+    embed = discord.Embed(title="Indexed sources", colour=discord.Colour.blue())
+    lines = []
+    for row in rows:
+        status = "" if row.status == "ok" else f" — ⚠ {safe(row.status)}: {safe(row.last_error or '')}"
+        lines.append(f"`{row.id}` · {safe(row.title)} · {row.chunks} passages · {row.indexed_at}{status}")
+    embed.description = clip("\n".join(lines) or "No sources are indexed.", DESCRIPTION_LIMIT)
+    return embed
