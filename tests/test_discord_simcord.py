@@ -1,0 +1,194 @@
+"""Bot behaviour in process with SimCord: the real discord.py machinery against a simulated Discord."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import discord
+import pytest
+
+from bot.config import DiscordSettings, Settings
+from bot.discord.client import QABot
+from bot.service import QAService
+from tests.conftest import DATA, FakeEmbedder
+
+simcord = pytest.importorskip("simcord")
+
+
+def make_bot(tmp_path: Path, **discord_options: object) -> QABot:
+    settings = Settings(discord=DiscordSettings(**discord_options))  # type: ignore[arg-type]
+    service = QAService(settings, tmp_path / "index", embedder=FakeEmbedder())
+    service.build(service.configured_sources())
+    return QABot(service, guild_ready_timeout=0.1)
+
+
+@pytest.fixture
+def simcord_bot(tmp_path: Path, request: pytest.FixtureRequest) -> QABot:
+    options = getattr(request, "param", {})
+    return make_bot(tmp_path, **options)
+
+
+@pytest.fixture
+def world(simcord_env):  # noqa: ANN001, ANN201
+    guild = simcord_env.create_guild()
+    channel = guild.create_text_channel("news")
+    mods = guild.create_role("Mods", permissions=discord.Permissions(manage_guild=True))
+    mod = guild.add_member(simcord_env.create_user("mod"), roles=[mods])
+    alice = guild.add_member(simcord_env.create_user("alice"))
+    return simcord_env, guild, channel, mod, alice
+
+
+def _bodies(env) -> list[dict]:  # noqa: ANN001
+    return [e.json for e in env.http_requests if isinstance(e.json, dict)]
+
+
+def _deferred_first(env) -> bool:  # noqa: ANN001
+    """The interaction was acknowledged with a deferral (type 5) before anything else."""
+    callbacks = [e.json for e in env.http_requests if e.path.endswith("/callback")]
+    return bool(callbacks) and callbacks[-1].get("type") == 5
+
+
+async def test_ask_defers_then_answers_with_cited_embed(world) -> None:  # noqa: ANN001
+    env, _, channel, _, alice = world
+    result = await alice.slash(channel, "ask", question="Where will the US relocate its embassy?")
+    assert _deferred_first(env)
+    message = result.followups[0] if result.followups else result.response
+    embed = message.embeds[0]
+    assert "Lviv" in embed.description and "[1]" in embed.description
+    assert embed.fields and embed.fields[0].name.startswith("[1] Russia says ready")
+    assert "**" in embed.fields[0].value  # the cited sentence is bold
+    assert "Searched 1 source" in embed.footer.text
+    labels = [c.get("label") for row in message.components for c in row.get("components", [])]
+    assert "Show passages" in labels
+
+
+async def test_not_found_is_a_friendly_embed(world) -> None:  # noqa: ANN001
+    _, _, channel, _, alice = world
+    result = await alice.slash(channel, "ask", question="What did Angela Merkel say?")
+    message = result.followups[0] if result.followups else result.response
+    assert message.embeds[0].title == "I couldn't find that"
+
+
+async def test_mention_is_answered_as_a_reply(world) -> None:  # noqa: ANN001
+    env, _, channel, _, alice = world
+    bot_user = env.bot.user
+    await alice.send(channel, f"<@{bot_user.id}> Where will the US relocate its embassy?")
+    reply = channel.last_message
+    assert reply.author.id == bot_user.id
+    assert reply.reference is not None
+    assert "Lviv" in reply.embeds[0].description
+
+
+async def test_cooldown_and_long_questions_are_refused_politely(tmp_path: Path) -> None:
+    bot = make_bot(tmp_path, cooldown_questions=2, cooldown_seconds=60.0, max_question_length=40)
+    async with simcord.run(bot) as env:
+        guild = env.create_guild()
+        channel = guild.create_text_channel("news")
+        alice = guild.add_member(env.create_user("alice"))
+        long = await alice.slash(channel, "ask", question="x" * 41)
+        assert long.ephemeral and "under 40" in long.response.content
+        for _ in range(2):
+            await alice.slash(channel, "ask", question="Where is Lviv?")
+            assert _deferred_first(env)
+        limited = await alice.slash(channel, "ask", question="Where is Lviv?")
+        assert limited.ephemeral and "try again in" in limited.response.content
+
+
+async def _let_everyone_see_mod_commands(env, guild, member) -> None:  # noqa: ANN001
+    """A server admin can override command visibility in Discord; the bot must still check."""
+    for command in await env.bot.tree.fetch_commands():
+        if command.name in ("reindex", "source"):
+            guild.set_command_permissions(command, {member: True})
+
+
+async def test_non_moderators_are_refused_and_nothing_changes(world) -> None:  # noqa: ANN001
+    env, guild, channel, _, alice = world
+    await _let_everyone_see_mod_commands(env, guild, alice)
+    before = env.bot.service.list_sources()
+    for name, options in [("reindex", {}), ("source remove", {"id": before[0].id})]:
+        result = await alice.slash(channel, name, **options)
+        assert result.ephemeral
+        assert "Only moderators" in result.response.content
+    assert env.bot.service.list_sources() == before
+    assert [row[4] for row in env.bot.records.audit_log()] == ["refused: not a moderator"] * 2
+    assert [type(e).__name__ for e in env.errors] == ["NotModerator", "NotModerator"]  # handled, shown
+
+
+async def test_moderator_adds_attachment_then_ask_sees_it_then_removes_it(world) -> None:  # noqa: ANN001
+    env, _, channel, mod, alice = world
+    data = (DATA / "harbour.txt").read_bytes()
+    result = await mod.slash(channel, "source add", attachment=("harbour.txt", data))
+    assert _deferred_first(env)
+    assert "done" in result.response.content and "added" in result.response.content
+    answer = await alice.slash(channel, "ask", question="What did Mayor Tomas Eriksen say?")
+    message = answer.followups[0] if answer.followups else answer.response
+    assert "cranes" in message.embeds[0].description
+    added = [s for s in env.bot.service.list_sources() if s.kind == "attachment"]
+    assert len(added) == 1
+    choices = await mod.autocomplete(channel, "source remove", "id", "dock")
+    assert [c["value"] for c in choices] == [added[0].id]
+    removed = await mod.slash(channel, "source remove", id=added[0].id)
+    assert "removed" in removed.response.content
+    again = await alice.slash(channel, "ask", question="What did Mayor Tomas Eriksen say?")
+    message = again.followups[0] if again.followups else again.response
+    assert message.embeds[0].title == "I couldn't find that"
+    actions = [(row[2], row[4].split(":")[0]) for row in env.bot.records.audit_log()]
+    assert actions == [("Add source", "ok"), ("Remove source", "ok")]
+
+
+async def test_bad_attachment_is_refused(world) -> None:  # noqa: ANN001
+    _, _, channel, mod, _ = world
+    result = await mod.slash(channel, "source add", attachment=("photo.png", b"\x89PNG"))
+    assert result.ephemeral and "not a .txt" in result.response.content
+    result = await mod.slash(channel, "source add", attachment=("empty.txt", b"  "))
+    assert "failed" in result.response.content and "empty" in result.response.content
+
+
+async def test_moderator_reindex_reports_unchanged(world) -> None:  # noqa: ANN001
+    _, _, channel, mod, _ = world
+    result = await mod.slash(channel, "reindex")
+    assert "Reindex** done" in result.response.content
+    assert "unchanged" in result.response.content
+
+
+async def test_feedback_is_stored_privately(world) -> None:  # noqa: ANN001
+    env, _, channel, _, alice = world
+    result = await alice.slash(channel, "ask", question="Where is Lviv?")
+    message = result.followups[0] if result.followups else result.response
+    up = [c for row in message.components for c in row.get("components", []) if c.get("emoji", {}).get("name") == "👍"]
+    click = await alice.click(message, custom_id=up[0]["custom_id"])
+    assert click.ephemeral and "feedback was recorded" in click.response.content
+    rows = env.bot.records.feedback()
+    assert len(rows) == 1 and rows[0][1] == alice.id and rows[0][2] == "up"
+    assert rows[0][3] == "Where is Lviv?"
+    passages = await alice.click(message, label="Show passages")
+    assert passages.ephemeral and passages.response.embeds[0].title == "Cited passages"
+
+
+async def test_everyone_in_a_source_pings_nobody_and_embeds_stay_in_limits(world) -> None:  # noqa: ANN001
+    env, _, channel, mod, alice = world
+    sentence = "The council said @everyone and @here must read the enormous volcano report now. "
+    huge = ("Volcano report\n\n" + (sentence * 30 + "\n\n") * 40).encode()
+    await mod.slash(channel, "source add", attachment=("volcano.txt", huge))
+    result = await alice.slash(channel, "ask", question="What did the council say about the volcano report?")
+    message = result.followups[0] if result.followups else result.response
+    embed = message.embeds[0]
+    assert len(embed) <= 6000 and len(embed.description) <= 4096
+    assert all(len(f.value) <= 1024 for f in embed.fields)
+    assert "@everyone" not in embed.description  # broken with a zero-width space
+    for body in _bodies(env):
+        if "allowed_mentions" in body:
+            assert body["allowed_mentions"].get("parse") == []
+
+
+async def test_configured_moderator_role_may_reindex(tmp_path: Path) -> None:
+    bot = make_bot(tmp_path)
+    async with simcord.run(bot) as env:
+        guild = env.create_guild()
+        channel = guild.create_text_channel("news")
+        helpers = guild.create_role("Helpers")
+        helper = guild.add_member(env.create_user("helper"), roles=[helpers])
+        object.__setattr__(bot.settings.discord, "moderator_role_ids", [helpers.id])
+        await _let_everyone_see_mod_commands(env, guild, helper)
+        result = await helper.slash(channel, "reindex")
+        assert "Reindex** done" in result.response.content
