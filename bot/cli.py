@@ -303,11 +303,12 @@ def reindex_cmd(config_path: str | None, index_dir: str | None, ids: tuple[str, 
 @common
 def serve_cmd(config_path: str | None, index_dir: str | None) -> None:
     """Run the Discord bot (token from DISCORD_TOKEN or discord.token_file)."""
-    from bot.discord.client import serve
+    from bot.discord.client import read_token, serve
 
     service = make_service(config_path, index_dir)
+    token = read_token(service)  # fail fast, before any model loads
     ensure_index(service, explicit_dir=index_dir is not None)
-    serve(service)
+    serve(service, token)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -134,9 +134,8 @@ async def _serve(bot: QABot, token: str) -> None:
             raise QABotError("Discord refused the requested intents; enable them in the developer portal.") from None
 
 
-def serve(service: QAService) -> None:
+def serve(service: QAService, token: str) -> None:
     """`qabot serve`: run until SIGINT/SIGTERM."""
-    token = read_token(service)
     logging.getLogger("discord").setLevel(logging.INFO)
     logging.getLogger("qabot").setLevel(logging.INFO)
     asyncio.run(_serve(QABot(service), token))

@@ -1,0 +1,210 @@
+"""A small fake Discord on 127.0.0.1 (REST under /api/v10 plus a gateway websocket) for socket-level tests.
+
+The real discord.py client connects to it after two redirections (see ../shared/DISCORD_TESTING.md):
+``discord.http.Route.BASE`` and ``DiscordWebSocket.DEFAULT_GATEWAY``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+TOKEN = "fake-token-for-tests"
+APP_ID = "900000000000000001"
+BOT_ID = APP_ID
+GUILD_ID = "900000000000000100"
+CHANNEL_ID = "900000000000000200"
+MOD_ROLE = "900000000000000300"
+_ids = itertools.count(910000000000000000)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # aiohttp's json_response adds "; charset=utf-8", which discord.py's login rejects.
+    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
+
+
+def user(uid: str, name: str, bot: bool = False) -> dict[str, Any]:
+    return {"id": uid, "username": name, "discriminator": "0", "avatar": None, "global_name": name, "bot": bot}
+
+
+class FakeDiscord:
+    """Records every REST call; lets a test dispatch gateway events and wait for replies."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, Any]] = []
+        self.commands: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []  # channel messages and webhook followups/edits
+        self.callbacks: list[dict[str, Any]] = []
+        self.ws: web.WebSocketResponse | None = None
+        self.identified = asyncio.Event()
+        self.changed = asyncio.Event()
+        self.seq = 0
+        self.runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- server ------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = web.Application(client_max_size=50 * 1024 * 1024)
+        app.router.add_get("/", self.gateway)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self.rest)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/"
+
+    def _note(self, item: dict[str, Any]) -> None:
+        self.messages.append(item)
+        self.changed.set()
+
+    async def rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["tail"]
+        body: Any = None
+        if request.can_read_body:
+            if request.content_type == "multipart/form-data":
+                reader = await request.multipart()
+                async for part in reader:
+                    if part.name == "payload_json":  # type: ignore[union-attr]
+                        body = json.loads(await part.text())  # type: ignore[union-attr]
+            else:
+                raw = await request.read()
+                body = json.loads(raw) if raw else None
+        self.requests.append((request.method, path, body))
+        if request.headers.get("Authorization") not in (f"Bot {TOKEN}", None) and path == "/users/@me":
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        if path == "/users/@me":
+            return _json({**user(BOT_ID, "qabot", bot=True), "flags": 0})
+        if path == "/oauth2/applications/@me":
+            return _json({"id": APP_ID, "name": "qabot", "icon": None, "description": "", "bot_public": True,
+                          "bot_require_code_grant": False, "verify_key": "x", "flags": 0,
+                          "owner": user("1", "owner"), "interactions_endpoint_url": None})
+        if request.method == "PUT" and path.endswith("/commands"):
+            self.commands = [{**c, "id": str(next(_ids)), "application_id": APP_ID, "version": "1"} for c in body]
+            self.changed.set()
+            return _json(self.commands)
+        if path.startswith("/interactions/") and path.endswith("/callback"):
+            self.callbacks.append(body)
+            self.changed.set()
+            return _json({"interaction": {"id": path.split("/")[2], "type": 2}, "resource": {"type": body["type"]}})
+        if path.startswith("/webhooks/"):
+            message = {"id": str(next(_ids)), "channel_id": CHANNEL_ID, "type": 0, "content": "", "embeds": [],
+                       "author": user(BOT_ID, "qabot", bot=True), "attachments": [], "mentions": [],
+                       "mention_roles": [], "pinned": False, "mention_everyone": False, "tts": False,
+                       "timestamp": "2026-01-01T00:00:00+00:00", "edited_timestamp": None, "flags": 0,
+                       "components": []}
+            if isinstance(body, dict):
+                message.update({k: v for k, v in body.items() if k in ("content", "embeds", "components", "flags")})
+            self._note({"via": request.method + " " + path, "body": body})
+            if request.method == "DELETE":
+                return web.Response(status=204)
+            return _json(message)
+        if path.startswith("/channels/") and path.endswith("/typing"):
+            return web.Response(status=204)
+        if path.startswith("/channels/") and path.endswith("/messages") and request.method == "POST":
+            self._note({"via": "channel", "body": body})
+            message = {"id": str(next(_ids)), "channel_id": CHANNEL_ID, "type": 0, "content": body.get("content") or "",
+                       "embeds": body.get("embeds", []), "author": user(BOT_ID, "qabot", bot=True),
+                       "attachments": [], "mentions": [], "mention_roles": [], "pinned": False,
+                       "mention_everyone": False, "tts": False, "timestamp": "2026-01-01T00:00:00+00:00",
+                       "edited_timestamp": None, "flags": 0, "components": []}
+            return _json(message)
+        return _json({"message": f"not implemented in fake: {request.method} {path}", "code": 0}, 404)
+
+    async def gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.ws = ws
+        await ws.send_json({"op": 10, "d": {"heartbeat_interval": 45000}})
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            data = json.loads(msg.data)
+            if data["op"] == 1:
+                await ws.send_json({"op": 11})
+            elif data["op"] == 2:
+                await self.dispatch("READY", {
+                    "v": 10, "user": {**user(BOT_ID, "qabot", bot=True)}, "guilds": [{"id": GUILD_ID, "unavailable": True}],
+                    "session_id": "s1", "resume_gateway_url": self.gateway_url, "application": {"id": APP_ID, "flags": 0},
+                })
+                await self.dispatch("GUILD_CREATE", self.guild_payload())
+                self.identified.set()
+        return ws
+
+    def guild_payload(self) -> dict[str, Any]:
+        return {
+            "id": GUILD_ID, "name": "News Club", "owner_id": "1", "unavailable": False, "member_count": 3,
+            "roles": [{"id": GUILD_ID, "name": "@everyone", "permissions": "104324673", "position": 0, "color": 0,
+                       "hoist": False, "managed": False, "mentionable": False},
+                      {"id": MOD_ROLE, "name": "Mods", "permissions": "32", "position": 1, "color": 0, "hoist": False,
+                       "managed": False, "mentionable": False}],
+            "channels": [{"id": CHANNEL_ID, "type": 0, "name": "news", "position": 0, "permission_overwrites": []}],
+            "members": [{"user": user(BOT_ID, "qabot", bot=True), "roles": [], "flags": 0, "joined_at": "2026-01-01T00:00:00+00:00"}],
+            "emojis": [], "stickers": [], "features": [], "threads": [], "presences": [], "voice_states": [],
+        }
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        assert self.ws is not None
+        self.seq += 1
+        await self.ws.send_json({"op": 0, "t": event, "s": self.seq, "d": data})
+
+    # -- actions a test performs ---------------------------------------------------------
+    def member(self, uid: str, name: str, moderator: bool = False) -> dict[str, Any]:
+        roles = [MOD_ROLE] if moderator else []
+        perms = "104324705" if moderator else "104324673"
+        return {"user": user(uid, name), "roles": roles, "flags": 0, "permissions": perms,
+                "joined_at": "2026-01-01T00:00:00+00:00"}
+
+    async def slash(self, name: str, options: list[dict[str, Any]], uid: str = "42", moderator: bool = False) -> str:
+        """Dispatch a slash-command interaction; returns its id."""
+        command = next(c for c in self.commands if c["name"] == name.split()[0])
+        data: dict[str, Any] = {"id": command["id"], "name": command["name"], "type": 1, "options": options}
+        if " " in name:
+            data["options"] = [{"name": name.split()[1], "type": 1, "options": options}]
+        iid = str(next(_ids))
+        await self.dispatch("INTERACTION_CREATE", {
+            "id": iid, "application_id": APP_ID, "type": 2, "token": f"tok-{iid}", "version": 1,
+            "attachment_size_limit": 26214400, "guild_id": GUILD_ID, "channel_id": CHANNEL_ID,
+            "channel": {"id": CHANNEL_ID, "type": 0, "guild_id": GUILD_ID, "name": "news", "position": 0},
+            "member": self.member(uid, f"user{uid}", moderator), "data": data, "locale": "en-US",
+            "guild_locale": "en-US", "entitlements": [], "authorizing_integration_owners": {}, "app_permissions": "0",
+        })
+        return iid
+
+    async def mention(self, text: str, uid: str = "43") -> None:
+        await self.dispatch("MESSAGE_CREATE", {
+            "id": str(next(_ids)), "channel_id": CHANNEL_ID, "guild_id": GUILD_ID, "type": 0,
+            "content": f"<@{BOT_ID}> {text}", "author": user(uid, f"user{uid}"),
+            "member": {"roles": [], "flags": 0, "joined_at": "2026-01-01T00:00:00+00:00"},
+            "mentions": [user(BOT_ID, "qabot", bot=True)], "mention_roles": [], "mention_everyone": False,
+            "attachments": [], "embeds": [], "pinned": False, "tts": False,
+            "timestamp": "2026-01-01T00:00:00+00:00", "edited_timestamp": None, "flags": 0, "components": [],
+        })
+
+    async def wait_for(self, predicate: Any, timeout: float = 30.0) -> dict[str, Any]:
+        """The first recorded message (followup, edit or channel message) matching predicate."""
+        async def scan() -> dict[str, Any]:
+            while True:
+                for item in self.messages:
+                    if predicate(item):
+                        return item
+                self.changed.clear()
+                await self.changed.wait()
+        return await asyncio.wait_for(scan(), timeout)
