@@ -223,7 +223,7 @@ class Answerer:
             n=n, source_id=chunk.source_id, title=entry.source.title, url=entry.source.url,
             section=chunk.section, paragraph=chunk.paragraph, start=chunk.start, end=chunk.end,
             text=chunk.text, score=round(max(h.score for h in hits), 4), sentences=sentences,
-            link=text_fragment_link(entry.source.url, sentences[0]["text"]), speakers=speakers,
+            link=text_fragment_link(entry.source.url, str(sentences[0]["text"])), speakers=speakers,
         )
 
     def _citations(self, hits: list[Hit]) -> tuple[list[Citation], dict[int, int]]:

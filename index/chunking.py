@@ -92,14 +92,14 @@ def split_blocks(text: str) -> list[tuple[Block, int]]:
         ):
             # A picture block: alt text, caption with [credit], labels, credits, line by line.
             for i, ((s, e), line) in enumerate(zip(lines, strings, strict=True)):
-                role = roles[i]
-                if role == "caption":
+                line_role = roles[i]
+                if line_role == "caption":
                     credit = _TRAILING_CREDIT.search(line)
                     assert credit is not None
                     result.append((Block(s, s + credit.start(), "caption", section), number))
                     result.append((Block(s + credit.start() + 1, e, "credit", section), number))
-                elif role:
-                    result.append((Block(s, e, role, section), number))
+                elif line_role:
+                    result.append((Block(s, e, line_role, section), number))
                 elif not _ends_sentence(line) and i + 1 < len(lines) and roles[i + 1] == "caption":
                     result.append((Block(s, e, "caption", section), number))
                 elif not _ends_sentence(line):

@@ -66,7 +66,7 @@ class SentenceTransformerEmbedder:
                 transformers.logging.set_verbosity_error()
                 transformers.logging.disable_progress_bar()
                 model = SentenceTransformer(_model_path(self.name), device="cpu")
-                self.dimension = int(model.get_embedding_dimension())
+                self.dimension = int(model.get_embedding_dimension() or self.dimension)
                 self._model = model
             return self._model
 

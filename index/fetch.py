@@ -31,7 +31,7 @@ def check_url(url: str, allowed_hosts: tuple[str, ...] = ()) -> None:
     except (socket.gaierror, UnicodeError):
         raise SourceError(f"The host {host} could not be found.") from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if not address.is_global:
             raise SourceError(
                 f"Refused {url}: {host} resolves to an internal address ({address}). "
@@ -60,7 +60,7 @@ def fetch_url(
                 current = urljoin(current, exc.headers["Location"])
                 continue
             raise SourceError(f"{url} returned HTTP {exc.code}.") from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise SourceError(f"{url} did not answer within {timeout:g} seconds.") from None
         except urllib.error.URLError as exc:
             reason = exc.reason
@@ -78,7 +78,7 @@ def fetch_url(
                 raise SourceError(f"{url} is larger than the {max_bytes // (1024 * 1024) or max_bytes} MB limit.")
             try:
                 data = response.read(max_bytes + 1)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 raise SourceError(f"{url} did not answer within {timeout:g} seconds.") from None
             except OSError as exc:
                 raise SourceError(f"{url} could not be read ({exc}).") from None

@@ -180,7 +180,7 @@ def _resolve(subject: Any, sent: Any, ctx: _Context) -> str | None:
     phrase = _phrase(subject)
     common_noun = subject.pos_ == "NOUN" or (subject.pos_ == "PROPN" and subject.text.islower())
     if subject.pos_ == "PROPN" and not common_noun:
-        run = []
+        run: list[Any] = []
         for t in reversed(phrase):
             if t.pos_ == "PROPN" and fold(t.text) not in TITLE_WORDS and t.text[:1].isupper():
                 run.insert(0, t)

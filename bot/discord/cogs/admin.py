@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -27,7 +27,9 @@ NO_PINGS = discord.AllowedMentions.none()
 MOD_PERMISSIONS = discord.Permissions(manage_guild=True)
 
 
-def moderator_only() -> Callable[[app_commands.Command], app_commands.Command]:  # type: ignore[type-arg]
+def moderator_only() -> Any:
+    """A check that lets moderators through and refuses (and audits) everyone else."""
+
     async def predicate(interaction: discord.Interaction) -> bool:
         bot: QABot = interaction.client  # type: ignore[assignment]
         if bot.is_moderator(interaction):

@@ -27,7 +27,7 @@ class PassagesButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qabot
         self.answer_id = answer_id
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
                              match: re.Match[str]) -> PassagesButton:
         return cls(int(match["id"]))
 
@@ -51,7 +51,7 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qabot
         self.answer_id = answer_id
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
                              match: re.Match[str]) -> FeedbackButton:
         return cls(match["vote"], int(match["id"]))
 
