@@ -72,7 +72,8 @@ def answer_embed(answer: dict[str, Any], sources_searched: int) -> discord.Embed
     if not found:
         embed.title = "I couldn't find that"
         if citations:
-            embed.description = clip((embed.description or "") + "\n\nClosest passages (not an answer):", DESCRIPTION_LIMIT)
+            note = "\n\nClosest passages (not an answer):"
+            embed.description = clip((embed.description or "") + note, DESCRIPTION_LIMIT)
     for c in citations[:FIELDS_LIMIT]:
         prefix = f"[{c['n']}] " if found else "• "
         name = clip(prefix + safe(c["title"]), FIELD_NAME_LIMIT)
