@@ -325,6 +325,17 @@ class QAService:
                 self._generation = index.path
             return self._answerer
 
+    def warm(self) -> None:
+        """Load the index, the model (with one real query) and the parser now, not on first use.
+
+        First use of each holds the interpreter lock for a few hundred milliseconds; a bot does
+        it at start-up so that no question or reindex stalls its event loop later.
+        """
+        from index.speakers import load_parser
+
+        self.answerer().ask("warm up")
+        load_parser()
+
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """A verified, cited answer (or an honest not-found)."""
         question = " ".join(question.split())

@@ -38,6 +38,11 @@ _nlp: Any = None
 _lock = threading.Lock()
 
 
+def load_parser() -> Any:
+    """The spaCy pipeline, loaded once."""
+    return _load()
+
+
 def _load() -> Any:
     global _nlp
     with _lock:

@@ -1,0 +1,98 @@
+"""Event-loop responsiveness of the Discord bot under load (the real model, the real discord.py client).
+
+While a moderator /reindex (with new text to parse and embed) and 20 concurrent /ask run against the
+fake Discord from tests/fake_discord.py, a probe measures how late the event loop wakes up.
+Usage: python bench/loop_lag.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import discord  # noqa: E402
+import yarl  # noqa: E402
+
+from bot.config import Settings  # noqa: E402
+from bot.discord.client import QABot  # noqa: E402
+from bot.service import QAService  # noqa: E402
+from tests.fake_discord import TOKEN, FakeDiscord  # noqa: E402
+
+QUESTIONS = 20
+
+
+async def main() -> int:
+    if os.environ.get("LOOP_DEBUG"):
+        import logging
+        logging.basicConfig(level=logging.WARNING)
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)
+        loop.slow_callback_duration = 0.05
+    fake = FakeDiscord()
+    await fake.start()
+    discord.http.Route.BASE = fake.base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
+    with tempfile.TemporaryDirectory() as tmp:
+        story = Path(tmp) / "story.txt"
+        story.write_text((ROOT / "tests" / "data" / "harbour.txt").read_text())
+        service = QAService(Settings(), Path(tmp) / "index")
+        service.build(service.configured_sources() + service.read_paths([story]))
+        bot = QABot(service, guild_ready_timeout=0.1)
+        runner = asyncio.create_task(bot.start(TOKEN))
+        await asyncio.wait_for(fake.identified.wait(), 60)
+        await bot.wait_until_ready()
+        while not fake.commands:
+            await asyncio.sleep(0.05)
+
+        lags: list[float] = []
+        stop = asyncio.Event()
+
+        async def probe() -> None:
+            while not stop.is_set():
+                t = time.perf_counter()
+                await asyncio.sleep(0.01)
+                lags.append((time.perf_counter() - t - 0.01) * 1000)
+
+        probe_task = asyncio.create_task(probe())
+        extra = "\n\n".join(f"Paragraph {i}: the port authority said berth {i} would reopen after repairs to crane {i}."
+                            for i in range(200))
+        story.write_text(story.read_text() + "\n\n" + extra + "\n")
+        started = time.perf_counter()
+        await fake.slash("reindex", [], uid="7", moderator=True)
+        for i in range(QUESTIONS):
+            await fake.slash("ask", [{"name": "question", "type": 3, "value": "What did the mayor say?"}],
+                             uid=str(1000 + i))
+        await fake.wait_for(lambda m: "done" in ((m["body"] or {}).get("content") or ""), timeout=300)
+
+        async def answered() -> None:
+            while sum(1 for m in fake.messages if (m["body"] or {}).get("embeds")) < QUESTIONS:
+                fake.changed.clear()
+                await fake.changed.wait()
+
+        await asyncio.wait_for(answered(), 300)
+        elapsed = time.perf_counter() - started
+        stop.set()
+        await probe_task
+        await bot.close()
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+    await fake.stop()
+    print("| measure | result |")
+    print("|---|---|")
+    print(f"| reindex (200 new paragraphs) + {QUESTIONS} concurrent /ask, wall time | {elapsed:.1f} s |")
+    print(f"| event-loop lag, median | {statistics.median(lags):.1f} ms |")
+    print(f"| event-loop lag, max | {max(lags):.1f} ms |")
+    return 0 if max(lags) <= 100 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
