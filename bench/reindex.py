@@ -1,0 +1,71 @@
+"""Incremental reindex (one changed source among 100) next to a full rebuild, with the real model.
+
+Usage: python bench/reindex.py [--sources 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from bot.config import Settings  # noqa: E402
+from bot.service import QAService  # noqa: E402
+from index.embedder import SentenceTransformerEmbedder  # noqa: E402
+
+TOWNS = ["Alder", "Birch", "Cedar", "Dunmore", "Elmsworth", "Fairhaven", "Glenrock", "Hartwell", "Ivybridge", "Juniper"]
+
+
+def write_sources(folder: Path, n: int) -> list[Path]:
+    """n distinct articles made by varying the second dev article (names, numbers, towns)."""
+    base = (ROOT / "tests" / "data" / "harbour.txt").read_text()
+    paths = []
+    for i in range(n):
+        town = f"{TOWNS[i % len(TOWNS)]}-{i}"
+        text = base.replace("Alder", town).replace("2,400", f"{1000 + 37 * i:,}").replace("9 percent", f"{3 + i % 9} percent")
+        path = folder / f"article-{i:03d}.txt"
+        path.write_text(text)
+        paths.append(path)
+    return paths
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sources", type=int, default=100)
+    args = parser.parse_args()
+    embedder = SentenceTransformerEmbedder()
+    embedder.warm()
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write_sources(Path(tmp), args.sources)
+        service = QAService(Settings(), Path(tmp) / "index", embedder=embedder)
+        sources = service.read_paths(files)
+        t = time.perf_counter()
+        manifest = service.build(sources)
+        full = time.perf_counter() - t
+        files[args.sources // 2].write_text(files[args.sources // 2].read_text()
+                                            + "\nThe harbour master said a new tugboat arrived on Friday.\n")
+        t = time.perf_counter()
+        report = service.reindex()
+        incremental = time.perf_counter() - t
+        t = time.perf_counter()
+        service.reindex()
+        nothing = time.perf_counter() - t
+    counts = manifest["counts"]
+    print("| measure | result |")
+    print("|---|---|")
+    print(f"| full build, {counts['sources']} sources, {counts['sentences']} sentences (no cache) | {full:.1f} s |")
+    print(f"| reindex, 1 of {args.sources} changed ({report.manifest['embedded']} sentence embedded) "  # type: ignore[index]
+          f"| {incremental:.1f} s |")
+    print(f"| reindex, nothing changed | {nothing:.1f} s |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
