@@ -29,7 +29,8 @@ def write_sources(folder: Path, n: int) -> list[Path]:
     paths = []
     for i in range(n):
         town = f"{TOWNS[i % len(TOWNS)]}-{i}"
-        text = base.replace("Alder", town).replace("2,400", f"{1000 + 37 * i:,}").replace("9 percent", f"{3 + i % 9} percent")
+        text = base.replace("Alder", town).replace("2,400", f"{1000 + 37 * i:,}")
+        text = text.replace("9 percent", f"{3 + i % 9} percent")
         path = folder / f"article-{i:03d}.txt"
         path.write_text(text)
         paths.append(path)
