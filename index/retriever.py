@@ -40,7 +40,7 @@ class Retrieval:
 # Calibrated on eval/dev.jsonl (docs/eval.md); results were flat for RRF 0-0.2, lexical 0.15-0.5.
 RRF_WEIGHT = 0.2
 LEXICAL_WEIGHT = 0.25
-DETAIL_BONUS = 0.05
+DETAIL_BONUS = 0.1
 _QUANTITY_Q = re.compile(
     r"\bhow (?:many|much|far|long|big|large|old)\b|\bwhat (?:percentage|share|number|proportion)\b", re.IGNORECASE
 )
@@ -55,13 +55,51 @@ _TIME = re.compile(r"\b(?:\d{4}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturda
 _DEMONYM = re.compile(r"(?:ian|ean|can|ese|ish|ic|i)$")
 
 
-def _wanted_detail(question: str) -> re.Pattern[str] | None:
-    """Quantity questions favour sentences with numbers; 'when' questions, sentences with times."""
+_WHO_Q = re.compile(r"^\s*who\b|\bwhich (?:person|official|minister|leader)\b", re.IGNORECASE)
+_NAME = re.compile(r"\b[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)+")
+_COUNTED = re.compile(r"(?<![\w.])(\d[\d,.]*|dozens|hundreds|thousands|millions)\s+((?:[\w’'\-]+\s+){0,2}[\w’'\-]+)",
+                      re.IGNORECASE)
+
+
+def _detail_score(question: str, sentence: str, question_tokens: list[str]) -> float:
+    """0 to 2: does the sentence hold the kind of detail the question asks for?
+
+    "How many X" wants a number, best one counting X ("2,400 dockworkers"); "when" wants a time;
+    "who" wants a name the question does not already contain.
+    """
     if _QUANTITY_Q.search(question):
-        return _NUMBER
+        wanted = set(question_tokens)
+        counted = any(set(tokenize(m.group(2))) & wanted for m in _COUNTED.finditer(sentence))
+        return 2.0 if counted else 1.0 if _NUMBER.search(sentence) else 0.0
     if _TIME_Q.search(question):
-        return _TIME
-    return None
+        return 1.0 if _TIME.search(sentence) else 0.0
+    if _WHO_Q.search(question):
+        return _who_score(question, sentence, set(question_tokens))
+    return 0.0
+
+
+def _who_score(question: str, sentence: str, wanted: set[str]) -> float:
+    """2 if the sentence names someone right after words of the question ("UN spokesman
+    Stephane Dujarric") or describes the asked-about name ("Priya Raman, a researcher");
+    1 if it names someone the question does not; else 0."""
+    asked = set(words(question))
+    best = 0.0
+    for match in _NAME.finditer(sentence):
+        parts = match.group(0).split()
+        # the name is what follows the titles, possessives and asked-about words at its start
+        k = 0
+        while k < len(parts) - 1 and (fold(parts[k]).rstrip("s’'") in TITLE_WORDS or parts[k].endswith(("’s", "'s"))
+                                      or set(words(parts[k])) & asked):
+            k += 1
+        name = parts[k:]
+        name_words = set(words(" ".join(name)))
+        before = tokenize(sentence[: match.start()].split()[-1]) if sentence[: match.start()].split() else []
+        lead = set(tokenize(" ".join(parts[:k]))) | set(before)
+        if name_words and not name_words & asked:
+            best = max(best, 2.0 if lead & wanted else 1.0)
+        elif name_words and name_words <= asked and re.match(r"\s*,\s*(?:a|an|the)\b", sentence[match.end():]):
+            best = 2.0
+    return best
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -145,11 +183,8 @@ class Retriever:
                 + float(self.vectors[row] @ qv)
                 + LEXICAL_WEIGHT * float(lexical[row]) / top_lex
             )
-        wants = _wanted_detail(question)
-        if wants is not None:
-            for row in fused:
-                if wants.search(self.sentences[row].text):
-                    fused[row] += DETAIL_BONUS
+        for row in fused:
+            fused[row] += DETAIL_BONUS * _detail_score(question, self.sentences[row].text, tokens)
         hits = [
             Hit(self.sentences[row], score, float(self.vectors[row] @ qv), float(lexical[row]))
             for row, score in fused.items()

