@@ -139,7 +139,10 @@ class Answerer:
             return (0 if primary else 1, 0 if hit.sentence.is_quote else 1, -hit.score)
 
         hits.sort(key=key)
-        return self._compose(question, self._pick(hits, same_speaker=True))
+        chosen = self._pick(hits, same_speaker=True)
+        # Several sentences of one speaker read best in the article's order (the one naming them first).
+        chosen.sort(key=lambda h: (h.sentence.source_id, h.sentence.start))
+        return self._compose(question, chosen)
 
     def _about_answer(
         self, question: str, asked: SpeakerQuestion, rows: list[int], k: int, timings: dict[str, float]

@@ -96,7 +96,8 @@ def _who_score(question: str, sentence: str, wanted: set[str]) -> float:
         before = tokenize(sentence[: match.start()].split()[-1]) if sentence[: match.start()].split() else []
         lead = set(tokenize(" ".join(parts[:k]))) | set(before)
         if name_words and not name_words & asked:
-            best = max(best, 2.0 if lead & wanted else 1.0)
+            single = {w for w in wanted if "_" not in w}
+            best = max(best, 1.0 + len(lead & single) / max(1, len(single)))
         elif name_words and name_words <= asked and re.match(r"\s*,\s*(?:a|an|the)\b", sentence[match.end():]):
             best = 2.0
     return best
