@@ -125,3 +125,19 @@ def test_bad_input_gives_one_clear_line(
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err + out
+
+
+def test_chat_answers_until_an_empty_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = run(["chat"], capsys, stdin="Where will the US relocate its embassy?\n\n", monkeypatch=monkeypatch)
+    assert code == 0
+    assert "Lviv" in out and "[1]" in out
+    assert "Empty line or Ctrl-D quits" in err
+
+
+def test_chat_reports_bad_questions_and_goes_on(capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = run(["chat"], capsys, stdin=("x" * 3000) + "\nWhere will the US relocate its embassy?\n",
+                         monkeypatch=monkeypatch)
+    assert code == 0
+    assert "too long" in err
+    assert "Lviv" in out

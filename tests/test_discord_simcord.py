@@ -192,3 +192,56 @@ async def test_configured_moderator_role_may_reindex(tmp_path: Path) -> None:
         await _let_everyone_see_mod_commands(env, guild, helper)
         result = await helper.slash(channel, "reindex")
         assert "Reindex** done" in result.response.content
+
+
+async def test_sources_lists_privately(world) -> None:  # noqa: ANN001
+    _, _, channel, _, alice = world
+    result = await alice.slash(channel, "sources")
+    assert result.ephemeral
+    embed = (result.followups[0] if result.followups else result.response).embeds[0]
+    assert "Russia says ready to continue diplomacy" in embed.description
+
+
+async def test_mentions_only_in_allowed_channels(tmp_path: Path) -> None:
+    bot = make_bot(tmp_path)
+    async with simcord.run(bot) as env:
+        guild = env.create_guild()
+        allowed = guild.create_text_channel("questions")
+        other = guild.create_text_channel("chat")
+        object.__setattr__(bot.settings.discord, "allowed_channel_ids", [allowed.id])
+        alice = guild.add_member(env.create_user("alice"))
+        await alice.send(other, f"<@{bot.user.id}> Where is Lviv?")
+        assert other.last_message.author.id == alice.id  # no reply there
+        await alice.send(allowed, f"<@{bot.user.id}> Where is Lviv?")
+        assert allowed.last_message.author.id == bot.user.id
+
+
+class BrokenService:
+    """Stands in for QAService when asking blows up unexpectedly."""
+
+    def __init__(self, real: QAService) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._real, name)
+
+    def ask(self, question: str, top_k: int | None = None) -> None:
+        raise RuntimeError("disk on fire")
+
+
+async def test_unexpected_errors_show_one_private_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    bot = make_bot(tmp_path)
+    async with simcord.run(bot) as env:
+        bot.service = BrokenService(bot.service)  # type: ignore[assignment]
+        guild = env.create_guild()
+        channel = guild.create_text_channel("news")
+        alice = guild.add_member(env.create_user("alice"))
+        await alice.slash(channel, "ask", question="Where is Lviv?")
+        posts = [e for e in env.http_requests if e.method == "POST" and e.path.startswith("/webhooks/")]
+        deleted = [e for e in env.http_requests if e.method == "DELETE" and e.path.endswith("@original")]
+        assert deleted  # the public "thinking" placeholder is removed
+        body = posts[-1].json
+        assert body["content"] == "Something went wrong on my side; the error has been logged."
+        assert body["flags"] & 64  # ephemeral
+        assert any("disk on fire" in str(e) for e in env.errors)
+    assert any(r.exc_info and "disk on fire" in str(r.exc_info[1]) for r in caplog.records)

@@ -109,3 +109,18 @@ def test_json_is_serialisable_and_complete(real_service: QAService) -> None:
     assert data["timings_ms"]["total"] > 0
     cite = data["citations"][0]
     assert set(cite) >= {"n", "source_id", "title", "url", "section", "paragraph", "start", "end", "text", "score"}
+
+
+def test_python_m_bot_answers_from_a_fresh_index(tmp_path) -> None:  # noqa: ANN001
+    """The installed entry point end to end in a new process: builds the default index, answers in JSON."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QABOT_INDEX_DIR": str(tmp_path / "idx"), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-m", "bot", "ask", "--json", "What did Scholz say?"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "building it from the configured sources first" in done.stderr
+    data = json.loads(done.stdout)
+    assert data["found"] and "Scholz" in data["citations"][0]["text"]

@@ -104,6 +104,11 @@ class QABot(commands.Bot):
             message = "Something went wrong on my side; the error has been logged."
         try:
             if interaction.response.is_done():
+                # A public "thinking…" placeholder would turn the followup public: remove it first.
+                try:
+                    await interaction.delete_original_response()
+                except discord.HTTPException:
+                    pass
                 await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_PINGS)
             else:
                 await interaction.response.send_message(message, ephemeral=True, allowed_mentions=NO_PINGS)
