@@ -349,6 +349,13 @@ class QAService:
             raise InputError("--top-k must be at least 1.")
         return self.answerer().ask(question, top_k)
 
+    def citation_status(self, source_id: str, start: int, end: int, text: str) -> str:
+        """Whether an earlier answer's citation still matches the indexed text: current, changed or removed."""
+        entry = self.loaded().sources.get(source_id)
+        if entry is None:
+            return "removed"
+        return "current" if entry.source.text[start:end] == text else "changed"
+
     def list_sources(self) -> list[SourceInfo]:
         """What the live index holds."""
         index = self.loaded()

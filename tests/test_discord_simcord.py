@@ -245,3 +245,14 @@ async def test_unexpected_errors_show_one_private_line(tmp_path: Path, caplog: p
         assert body["flags"] & 64  # ephemeral
         assert any("disk on fire" in str(e) for e in env.errors)
     assert any(r.exc_info and "disk on fire" in str(r.exc_info[1]) for r in caplog.records)
+
+
+async def test_old_answers_say_when_their_source_changed(world, tmp_path: Path) -> None:  # noqa: ANN001
+    env, _, channel, mod, alice = world
+    await mod.slash(channel, "source add", attachment=("harbour.txt", (DATA / "harbour.txt").read_bytes()))
+    result = await alice.slash(channel, "ask", question="What did Mayor Tomas Eriksen say?")
+    message = result.followups[0] if result.followups else result.response
+    changed = (DATA / "harbour.txt").read_text().replace("costs this city money", "costs this town money")
+    await mod.slash(channel, "source add", attachment=("harbour.txt", changed.encode()))
+    passages = await alice.click(message, label="Show passages")
+    assert "changed since this answer" in passages.response.embeds[0].description

@@ -105,12 +105,21 @@ def _fit_total(embed: discord.Embed) -> None:
         embed.set_field_at(i, name=fields[i].name, value=clip(value, new_len), inline=False)
 
 
-def passages_embed(answer: dict[str, Any]) -> discord.Embed:
+STATUS_NOTES = {
+    "changed": "⚠ The source has changed since this answer; this is the text that was cited.",
+    "removed": "⚠ This source has since been removed.",
+}
+
+
+def passages_embed(answer: dict[str, Any], statuses: list[str] | None = None) -> discord.Embed:
     """Full context of each citation (for the ephemeral "Show passages" button)."""
     embed = discord.Embed(title="Cited passages", colour=discord.Colour.blue())
     parts = []
-    for c in answer.get("citations") or answer.get("closest", []):
-        parts.append(f"**[{c['n']}] {safe(c['title'])}** — {_where(c)}\n{_passage_with_bold(c, 1500)}")
+    citations = answer.get("citations") or answer.get("closest", [])
+    for i, c in enumerate(citations):
+        note = STATUS_NOTES.get((statuses or [])[i] if statuses and i < len(statuses) else "", "")
+        note = f"\n*{note}*" if note else ""
+        parts.append(f"**[{c['n']}] {safe(c['title'])}** — {_where(c)}{note}\n{_passage_with_bold(c, 1500)}")
     embed.description = clip("\n\n".join(parts) or "No passages.", DESCRIPTION_LIMIT)
     return embed
 

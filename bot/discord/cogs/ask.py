@@ -37,7 +37,12 @@ class PassagesButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qabot
         if stored is None:
             await interaction.response.send_message("That answer is no longer available.", ephemeral=True)
             return
-        await interaction.response.send_message(embed=passages_embed(stored), ephemeral=True,
+        service = bot.service
+        citations = stored.get("citations") or stored.get("closest", [])
+        statuses = await bot.run_blocking(
+            lambda: [service.citation_status(c["source_id"], c["start"], c["end"], c["text"]) for c in citations]
+        )
+        await interaction.response.send_message(embed=passages_embed(stored, statuses), ephemeral=True,
                                                 allowed_mentions=NO_PINGS)
 
 
