@@ -140,8 +140,16 @@ class Answerer:
 
         hits.sort(key=key)
         chosen = self._pick(hits, same_speaker=True)
-        # Several sentences of one speaker read best in the article's order (the one naming them first).
-        chosen.sort(key=lambda h: (h.sentence.source_id, h.sentence.start))
+        if not asked.rest:
+            # "What did X say?" reads best in the article's order (the sentence naming them first);
+            # with a topic or an addressee, the most relevant statement comes first.
+            surnames = {tokenize(n)[-1] for n in named if tokenize(n)}
+
+            def reading_order(h: Hit) -> tuple[int, str, int]:
+                names_them = bool(surnames & self.retriever.token_sets[h.sentence.row])
+                return (0 if names_them else 1, h.sentence.source_id, h.sentence.start)
+
+            chosen.sort(key=reading_order)
         return self._compose(question, chosen)
 
     def _about_answer(
@@ -188,6 +196,8 @@ class Answerer:
     def _pick(self, hits: list[Hit], same_speaker: bool = False) -> list[Hit]:
         """1 to max_sentences sentences: the best, then close runners-up that add something."""
         answerable = [h for h in hits if h.sentence.role in ANSWER_ROLES] or hits
+        # "What did X say?" deserves their main statements even if that runs a little longer.
+        limit = int(self.settings.max_chars * (1.5 if same_speaker else 1.0))
         chosen = [answerable[0]]
         length = len(answerable[0].sentence.text)
         for hit in answerable[1:]:
@@ -196,7 +206,7 @@ class Answerer:
             close = same_speaker or hit.dense >= chosen[0].dense - 0.04
             if not close:
                 continue
-            if length + len(hit.sentence.text) > self.settings.max_chars:
+            if length + len(hit.sentence.text) > limit:
                 continue
             tokens = self.retriever.token_sets[hit.sentence.row]
             if any(len(tokens & self.retriever.token_sets[c.sentence.row]) / max(1, len(tokens)) > 0.6 for c in chosen):
