@@ -31,7 +31,7 @@ bench: install
 	$(BIN)/python bench/bench.py
 
 eval: install
-	$(BIN)/qabot eval eval/dev.jsonl --with-source tests/data/harbour.txt
+	$(BIN)/qabot eval eval/dev.jsonl --with-source tests/data/harbour.txt --with-source tests/data/quake.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

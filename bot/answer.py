@@ -123,10 +123,10 @@ class Answerer:
         hits = retrieval.hits
         if topic:
             topic_vector = self.retriever.embed_query(topic)
-            best = max(float(self.retriever.vectors[h.sentence.row] @ topic_vector) for h in hits)
+            closest = max(float(self.retriever.vectors[h.sentence.row] @ topic_vector) for h in hits)
             topic_words = set(tokenize(topic))
             lexical = any(topic_words & self.retriever.token_sets[h.sentence.row] for h in hits)
-            if best < self.settings.min_similarity and not lexical:
+            if closest < self.settings.min_similarity and not lexical:
                 return self._not_found(
                     question, hits[:3],
                     f"I couldn't find anything {asked.who} said about {topic} in the indexed sources.",
@@ -138,6 +138,11 @@ class Answerer:
             primary = bool(hit.sentence.speakers) and hit.sentence.speakers[0] in named
             return (0 if primary else 1, 0 if hit.sentence.is_quote else 1, -hit.score)
 
+        top = max(hits, key=lambda h: h.score, default=None)
+        if len(named) > 1 and top is not None and top.sentence.speakers and top.sentence.speakers[0] in named:
+            # "the mayor" may be two people in two articles: answer about the one most relevant here.
+            first = top.sentence.speakers[0]
+            hits = [h for h in hits if first in h.sentence.speakers]
         hits.sort(key=key)
         chosen = self._pick(hits, same_speaker=True)
         if not asked.rest:
@@ -160,7 +165,8 @@ class Answerer:
         retrieval = self.retriever.search(question, max(k, 20))
         timings.update(retrieval.timings_ms)
         spoken = set(rows)
-        mentioning = set(self.retriever.rows_mentioning(asked.who))
+        names = self.retriever.speakers_named(asked.who) or {asked.who}
+        mentioning = {row for name in names for row in self.retriever.rows_mentioning(name)}
         hits = [
             Hit(h.sentence, h.score + SPEAKER_BONUS * (h.sentence.row in spoken)
                 + MENTION_BONUS * (h.sentence.row in mentioning), h.dense, h.lexical)
@@ -169,6 +175,9 @@ class Answerer:
         hits.sort(key=lambda h: -h.score)
         if not hits or not self._relevant(question, hits[0]):
             return self._not_found(question, hits[:3], NOT_FOUND)
+        related = [h for h in hits if h.sentence.row in spoken or h.sentence.row in mentioning]
+        if hits[0] in related:
+            hits = related  # don't pad an answer about X with sentences about someone else
         return self._compose(question, self._pick(hits))
 
     def _mentions(self, hit: Hit, name: str) -> bool:
@@ -185,10 +194,13 @@ class Answerer:
         q = set(tokenize(question))
         overlap = len(q & self.retriever.token_sets[top.sentence.row]) / len(q) if q else 0.0
         floor = self.settings.min_similarity
+        if unseen:
+            share = len(unseen) / max(1, len(q))
+            if top.dense >= floor + 0.2:
+                return True
+            return share <= 0.34 and top.dense >= floor + 0.1 and overlap >= 0.5
         if overlap >= 0.66 and top.dense >= floor - 0.15:
             return True  # nearly every key word of the question is in the sentence
-        if unseen:
-            return top.dense >= floor + 0.2
         if top.dense >= floor + 0.1:
             return True
         return top.dense >= floor and overlap >= 0.25
@@ -203,7 +215,7 @@ class Answerer:
         for hit in answerable[1:]:
             if len(chosen) >= self.settings.max_sentences:
                 break
-            close = same_speaker or hit.dense >= chosen[0].dense - 0.04
+            close = same_speaker or (hit.dense >= chosen[0].dense - 0.04 and hit.score >= chosen[0].score - 0.12)
             if not close:
                 continue
             if length + len(hit.sentence.text) > limit:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from index.types import ANSWER_ROLES, Block, Chunk, Sentence
 
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 MAX_CHUNK_WORDS = 150  # all-MiniLM-L6-v2 reads 256 word pieces; news words average ~1.3 pieces
 
 _TERMINAL = tuple(".!?”\"’')…:;")
@@ -61,6 +61,18 @@ def _classify_line(line: str) -> str | None:
     if _TRAILING_CREDIT.search(line):
         return "caption"
     return None
+
+
+_EMPHASIS = ("**", "__", "*", "_")
+
+
+def _unwrap(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop Markdown emphasis that wraps a whole block (*standfirst*), keeping offsets exact."""
+    for mark in _EMPHASIS:
+        n = len(mark)
+        if end - start > 2 * n and text.startswith(mark, start) and text.endswith(mark, 0, end):
+            return start + n, end - n
+    return start, end
 
 
 def split_blocks(text: str) -> list[tuple[Block, int]]:
@@ -120,7 +132,7 @@ def split_blocks(text: str) -> list[tuple[Block, int]]:
             continue
         role = "standfirst" if body_seen == 0 and section is None and len(lines) == 1 else "body"
         body_seen += 1
-        result.append((Block(lines[0][0], lines[-1][1], role, section), number))
+        result.append((Block(*_unwrap(text, lines[0][0], lines[-1][1]), role, section), number))
     return result
 
 

@@ -18,7 +18,7 @@ STOPWORDS = frozenset(
     own same she should so some such than that the their theirs them themselves then there these
     they this those through to too under until up very was we were what when where which while who
     whom why will with would you your yours yourself yourselves s t don also said say says tell told
-    according""".split()
+    according many much""".split()
 )
 _STEMMER = snowballstemmer.stemmer("english")
 QUESTION_WORDS = frozenset("what who whom whose when where why how which did does do is are was were".split())

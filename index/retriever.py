@@ -42,7 +42,15 @@ RRF_WEIGHT = 0.2
 LEXICAL_WEIGHT = 0.25
 DETAIL_BONUS = 0.1
 _QUANTITY_Q = re.compile(
-    r"\bhow (?:many|much|far|long|big|large|old)\b|\bwhat (?:percentage|share|number|proportion)\b", re.IGNORECASE
+    r"\bhow (?:many|much|far|long|big|large|old|deep|high|tall|wide|heavy|strong|fast|often)\b"
+    r"|\bwhat (?:percentage|share|number|proportion)\b",
+    re.IGNORECASE,
+)
+_MEASURE_Q = re.compile(r"\bhow (?:far|long|tall|high|deep|wide|heavy|fast|big|large|old)\b", re.IGNORECASE)
+_MEASURE = re.compile(
+    r"\d[\d,.]*\s?(?:km|kilometres?|kilometers?|m|metres?|meters?|miles?|feet|ft|kg|tonnes?|tons?|hours?|minutes?|"
+    r"days?|weeks?|months?|years?(?: old)?|mph|km/h|%|percent|degrees?)\b",
+    re.IGNORECASE,
 )
 _TIME_Q = re.compile(r"\bwhen\b|\bwhat (?:day|date|year|time|month)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|"
@@ -55,6 +63,7 @@ _TIME = re.compile(r"\b(?:\d{4}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturda
 _DEMONYM = re.compile(r"(?:ian|ean|can|ese|ish|ic|i)$")
 
 
+_APPOSITIVE = re.compile(r"\s*,\s*(?:a|an|the|of|who|from)\b")
 _WHO_Q = re.compile(r"^\s*who\b|\bwhich (?:person|official|minister|leader)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)+")
 _COUNTED = re.compile(r"(?<![\w.])(\d[\d,.]*|dozens|hundreds|thousands|millions)\s+((?:[\w’'\-]+\s+){0,2}[\w’'\-]+)",
@@ -67,6 +76,8 @@ def _detail_score(question: str, sentence: str, question_tokens: list[str]) -> f
     "How many X" wants a number, best one counting X ("2,400 dockworkers"); "when" wants a time;
     "who" wants a name the question does not already contain.
     """
+    if _MEASURE_Q.search(question):
+        return 2.0 if _MEASURE.search(sentence) else 1.0 if _NUMBER.search(sentence) else 0.0
     if _QUANTITY_Q.search(question):
         wanted = set(question_tokens)
         counted = any(set(tokenize(m.group(2))) & wanted for m in _COUNTED.finditer(sentence))
@@ -98,7 +109,7 @@ def _who_score(question: str, sentence: str, wanted: set[str]) -> float:
         if name_words and not name_words & asked:
             single = {w for w in wanted if "_" not in w}
             best = max(best, 1.0 + len(lead & single) / max(1, len(single)))
-        elif name_words and name_words <= asked and re.match(r"\s*,\s*(?:a|an|the)\b", sentence[match.end():]):
+        elif name_words and name_words <= asked and _APPOSITIVE.match(sentence[match.end():]):
             best = 2.0
     return best
 
@@ -224,15 +235,39 @@ class Retriever:
 
         A description ("the union leader") is tried before loose name matching, so that it
         finds the person the sources describe that way rather than a body called "union".
+        "The mayor of Port Meridian" falls back to "mayor" only for a source about Port Meridian.
         """
         matched = {s for s in self.speakers if canonical_name(s) == canonical_name(name)}
-        if not matched:
-            described = self.resolve_title(name) or self.resolve_description(name)
-            if described:
-                matched = {s for s in self.speakers if name_matches(described, s)}
+        if matched:
+            return matched
+        described = self.resolve_title(name) or self._described(name)
+        if not described:
+            common = " ".join(w for w in name.split() if w[:1].islower() and w.lower() not in ("of", "the", "in"))
+            qualifiers = [w for w in name.split() if w[:1].isupper()]
+            if common and common != name:
+                candidates = self.resolve_title(common) or self._described(common)
+                described = [d for d in candidates if self._source_is_about(d, qualifiers)]
+        matched = {s for s in self.speakers for d in described if name_matches(d, s)}
         if not matched:
             matched = {s for s in self.speakers if name_matches(name, s)}
         return matched
+
+    def _described(self, phrase: str) -> list[str]:
+        found = self.resolve_description(phrase)
+        return [found] if found else []
+
+    def _source_is_about(self, speaker: str, qualifiers: list[str]) -> bool:
+        """True if a source where this speaker speaks has the qualifiers in its title or first paragraphs."""
+        wanted = [w for q in qualifiers for w in words(q)]
+        sources = {s.source_id for s in self.sentences if any(name_matches(speaker, n) for n in s.speakers)}
+        for sid in sources:
+            entry = self.index.sources[sid]
+            chunks = (c for c in self.index.chunks.values() if c.source_id == sid)
+            lead_chunks = sorted(chunks, key=lambda c: c.start)[:3]
+            lead = set(words(entry.source.title + " " + " ".join(c.text for c in lead_chunks)))
+            if all(w in lead or any(v.startswith(w[:5]) for v in lead if len(w) >= 5) for w in wanted):
+                return True
+        return False
 
     def resolve_description(self, phrase: str) -> str | None:
         """'the Ukrainian ambassador to the UK' -> the speaker of sentences that describe them so."""
@@ -246,26 +281,30 @@ class Retriever:
                 continue
             have = self.token_sets[sentence.row]
             missing = [w for w in wanted if w not in have and not any(h.startswith(w[:5]) for h in have if len(w) >= 5)]
-            if not missing or (len(wanted) >= 3 and len(missing) == 1 and missing[0] in TITLE_WORDS):
+            if not missing:
                 counts[sentence.speakers[0]] = counts.get(sentence.speakers[0], 0) + 1
         people = sorted(counts, key=lambda n: -counts[n])
         return people[0] if people else None
 
-    def resolve_title(self, phrase: str) -> str | None:
-        """'the German chancellor' -> 'Olaf Scholz' when a source writes 'German Chancellor Olaf Scholz'."""
-        if not set(words(phrase)) & TITLE_WORDS:
-            return None  # a name, not a title
+    def resolve_title(self, phrase: str) -> list[str]:
+        """'the German chancellor' -> ['Olaf Scholz'] when a source writes 'German Chancellor Olaf Scholz'.
+
+        Every match across the sources is returned: with several articles, "the mayor" may be two people.
+        """
+        if not any(w[:1].islower() for w in phrase.split()):
+            return []  # a name ("Zelenskiy"), not a title or description
         pattern = re.compile(
             r"\b" + r"[ \t]+".join(re.escape(w) for w in phrase.split())
-            + r"[ \t]+((?:[A-Z][\w’'\-]+[ \t]+){0,2}[A-Z][\w’'\-]+)",
+            + r"[ \t]+(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+)?((?:[A-Z][\w’'\-]+[ \t]+){0,2}[A-Z][\w’'\-]+)",
             re.IGNORECASE,
         )
+        names: list[str] = []
         for entry in self.index.sources.values():
             for match in pattern.finditer(entry.source.text):
                 name = match.group(1)
-                if name[:1].isupper() and any(name_matches(name, s) for s in self.speakers):
-                    return name
-        return None
+                if name[:1].isupper() and name not in names and any(name_matches(name, s) for s in self.speakers):
+                    names.append(name)
+        return names
 
     def mentioned(self, name: str) -> bool:
         """True if every word of the name (spelling variants allowed) occurs in some source."""

@@ -32,7 +32,7 @@ SPEECH_VERBS = frozenset(
     quote underline underscore lament told""".split()
 )
 _PRONOUNS_PERSON = frozenset({"he", "she"})
-_QUOTE_PAIRS = (("“", "”"), ('"', '"'), ("‘", "’"))
+_QUOTE_PAIRS: tuple[tuple[str, str], ...] = (("“", "”"), ('"', '"'), ("‘", "’"))
 
 _nlp: Any = None
 _lock = threading.Lock()
@@ -59,21 +59,39 @@ def fold(name: str) -> str:
     return re.sub(r"[^a-z0-9 ]+", " ", value.lower()).strip()
 
 
+_SINGLE = ("‘", "’"), ("'", "'")
+
+
+def _closing_single(text: str, start: int, close: str) -> int:
+    """Index of the closing single quote after start, skipping apostrophes (don't, Kyiv's)."""
+    end = text.find(close, start)
+    while end > 0 and end + 1 < len(text) and text[end + 1].isalpha() and text[end - 1].isalpha():
+        end = text.find(close, end + 1)
+    return end
+
+
 def quote_spans(text: str) -> list[tuple[int, int]]:
-    """Character ranges inside quotation marks (an unclosed quote runs to the end)."""
+    """Character ranges inside quotation marks (an unclosed double quote runs to the end)."""
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(text):
         ch = text[i]
-        for open_, close in _QUOTE_PAIRS:
-            if ch == open_ and (open_ != "‘" or (i == 0 or not text[i - 1].isalnum())):
-                end = text.find(close, i + 1)
-                while open_ == "‘" and end > 0 and end + 1 < len(text) and text[end + 1].isalpha():
-                    end = text.find(close, end + 1)  # an apostrophe, not the closing mark
-                end = len(text) if end < 0 else end
-                spans.append((i, end + 1))
-                i = end
-                break
+        for open_, close in _QUOTE_PAIRS + (("'", "'"),):
+            if ch != open_:
+                continue
+            single = (open_, close) in _SINGLE
+            if single and (i > 0 and (text[i - 1].isalnum() or text[i - 1] in ".,")):
+                break  # an apostrophe or a closing mark, not an opening one
+            if single and (i + 1 >= len(text) or text[i + 1].isspace() or text[i + 1].isdigit()):
+                break  # "'90s", or a closing mark
+            end = _closing_single(text, i + 1, close) if single else text.find(close, i + 1)
+            if end < 0:
+                if single:
+                    break  # an unmatched apostrophe ('90s) is not a quotation
+                end = len(text)
+            spans.append((i, end + 1))
+            i = end
+            break
         i += 1
     return spans
 
