@@ -75,11 +75,11 @@ def built_fake_service(fake_service: QAService) -> QAService:
 
 @pytest.fixture(scope="session")
 def real_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QAService]:
-    """The real model and real FAISS over the bundled article plus the second dev article, built once."""
+    """The real model and real FAISS over the bundled article plus two dev articles, built once."""
     from index.embedder import SentenceTransformerEmbedder
 
     index_dir = tmp_path_factory.mktemp("real-index")
     service = QAService(Settings(), index_dir, embedder=SentenceTransformerEmbedder())
-    sources = service.configured_sources() + service.read_paths([DATA / "harbour.txt"])
+    sources = service.configured_sources() + service.read_paths([DATA / "harbour.txt", DATA / "quake.md"])
     service.build(sources)
     yield service

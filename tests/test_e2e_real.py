@@ -124,3 +124,33 @@ def test_python_m_bot_answers_from_a_fresh_index(tmp_path) -> None:  # noqa: ANN
     assert "building it from the configured sources first" in done.stderr
     data = json.loads(done.stdout)
     assert data["found"] and "Scholz" in data["citations"][0]["text"]
+
+
+@pytest.mark.parametrize(
+    "question, speaker, words",
+    [
+        ("What did the seismologist say about old houses?", "Kwame Mensah", "older brick houses"),  # 'single quotes'
+        ("What did the mayor of Port Meridian say?", "Elena Ruiz", None),  # the article is about Port Meridian
+        ("What did Varga say?", "Tomas Varga", None),
+    ],
+)
+def test_who_said_what_in_a_markdown_article(real_service: QAService, question: str, speaker: str,
+                                             words: str | None) -> None:
+    answer = real_service.ask(question)
+    assert answer.found, answer.answer
+    _verify(real_service, answer)
+    assert all(speaker in c.speakers for c in answer.citations)
+    if words:
+        assert words in answer.answer
+
+
+def test_a_title_with_an_unknown_qualifier_is_not_someone_else(real_service: QAService) -> None:
+    assert not real_service.ask("What did the Chinese president say?").found
+    assert not real_service.ask("What did the German president say?").found
+
+
+def test_markdown_emphasis_is_not_part_of_the_answer(real_service: QAService) -> None:
+    answer = real_service.ask("How many homes lost power in the quake?")
+    assert answer.found
+    assert "*" not in answer.answer
+    _verify(real_service, answer)
