@@ -178,6 +178,11 @@ class Answerer:
         related = [h for h in hits if h.sentence.row in spoken or h.sentence.row in mentioning]
         if hits[0] in related:
             hits = related  # don't pad an answer about X with sentences about someone else
+        lead = hits[0].sentence.speakers[:1]
+        if len(names) > 1 and lead and lead[0] in names:
+            # "the mayor" names two people: keep to the one the best sentence is about
+            hits = [h for h in hits if not (h.sentence.speakers[:1] and h.sentence.speakers[0] in names
+                                            and h.sentence.speakers[0] != lead[0])]
         return self._compose(question, self._pick(hits))
 
     def _mentions(self, hit: Hit, name: str) -> bool:

@@ -253,8 +253,7 @@ class Retriever:
         return matched
 
     def _described(self, phrase: str) -> list[str]:
-        found = self.resolve_description(phrase)
-        return [found] if found else []
+        return self.resolve_descriptions(phrase)
 
     def _source_is_about(self, speaker: str, qualifiers: list[str]) -> bool:
         """True if a source where this speaker speaks has the qualifiers in its title or first paragraphs."""
@@ -286,6 +285,18 @@ class Retriever:
         people = sorted(counts, key=lambda n: -counts[n])
         return people[0] if people else None
 
+    def resolve_descriptions(self, phrase: str) -> list[str]:
+        """Everyone the sources describe with these words (two articles may each have "the mayor")."""
+        first = self.resolve_description(phrase)
+        if first is None:
+            return []
+        wanted = set(tokenize(phrase))
+        people = []
+        for sentence in self.sentences:
+            if sentence.speakers and sentence.speakers[0] not in people and wanted <= self.token_sets[sentence.row]:
+                people.append(sentence.speakers[0])
+        return [first] + [p for p in people if p != first]
+
     def resolve_title(self, phrase: str) -> list[str]:
         """'the German chancellor' -> ['Olaf Scholz'] when a source writes 'German Chancellor Olaf Scholz'.
 
@@ -293,10 +304,9 @@ class Retriever:
         """
         if not any(w[:1].islower() for w in phrase.split()):
             return []  # a name ("Zelenskiy"), not a title or description
-        pattern = re.compile(
-            r"\b" + r"[ \t]+".join(re.escape(w) for w in phrase.split())
-            + r"[ \t]+(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+)?((?:[A-Z][\w’'\-]+[ \t]+){0,2}[A-Z][\w’'\-]+)",
-            re.IGNORECASE,
+        pattern = re.compile(  # the title in any case, the name capitalised
+            r"\b(?i:" + r"[ \t]+".join(re.escape(w) for w in phrase.split()) + r")"
+            + r"[ \t]+(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+)?((?:[A-Z][\w’'\-]+[ \t]+){0,2}[A-Z][\w’'\-]+)"
         )
         names: list[str] = []
         for entry in self.index.sources.values():

@@ -154,3 +154,11 @@ def test_markdown_emphasis_is_not_part_of_the_answer(real_service: QAService) ->
     assert answer.found
     assert "*" not in answer.answer
     _verify(real_service, answer)
+
+
+def test_one_title_two_people_answers_about_one(real_service: QAService) -> None:
+    """Two articles each have a mayor: the answer sticks to the one the question is about."""
+    answer = real_service.ask("What did the mayor warn about?")
+    assert answer.found
+    speakers = {s for c in answer.citations for s in c.speakers}
+    assert speakers == {"Tomas Eriksen"}
