@@ -48,13 +48,16 @@ def main() -> int:
         embedder.warm()
         rows.append(("model load (in process)", f"{(time.perf_counter() - t) * 1000:.0f} ms"))
         service = QAService(Settings(), index_dir, embedder=embedder)
+        data = ROOT / "tests" / "data"
+        sources = service.configured_sources() + service.read_paths([data / "harbour.txt", data / "quake.md"])
         t = time.perf_counter()
-        manifest = service.build(service.configured_sources())
-        rows.append(("index build, bundled article, first (spaCy load + embed)",
+        manifest = service.build(sources)
+        rows.append(("index build, the 3 dev articles, first (spaCy load + parse + embed)",
                      f"{(time.perf_counter() - t) * 1000:.0f} ms ({manifest['counts']['sentences']} sentences)"))
         t = time.perf_counter()
-        service.build(service.configured_sources())
-        rows.append(("index rebuild, same article (embedding cache hit)", f"{(time.perf_counter() - t) * 1000:.0f} ms"))
+        service.build(sources)
+        rows.append(("index rebuild, same sources (nothing re-parsed or re-embedded)",
+                     f"{(time.perf_counter() - t) * 1000:.0f} ms"))
 
         service.ask("warm up")
         latencies = []
