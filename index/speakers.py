@@ -123,6 +123,17 @@ def _phrase(subject: Any) -> list[Any]:
     return tokens
 
 
+def _name_run(phrase: list[Any]) -> list[Any]:
+    """The name in a phrase: the run of capitalised, non-title proper nouns ending at its head."""
+    run: list[Any] = []
+    for t in reversed(phrase):
+        if t.pos_ == "PROPN" and fold(t.text) not in TITLE_WORDS and t.text[:1].isupper():
+            run.insert(0, t)
+        else:
+            break
+    return run
+
+
 class _Context:
     """What attribution remembers while reading one source in order."""
 
@@ -159,13 +170,7 @@ def _names_in(doc: Any) -> tuple[dict[str, str], dict[str, str], set[str]]:
             continue
         phrase = _phrase(token)
         words = [t for t in phrase if t.pos_ == "PROPN" and fold(t.text) not in TITLE_WORDS]
-        # the name is the run of non-title proper nouns ending at the head
-        run: list[Any] = []
-        for t in reversed(phrase):
-            if t.pos_ == "PROPN" and fold(t.text) not in TITLE_WORDS and t.text[:1].isupper():
-                run.insert(0, t)
-            else:
-                break
+        run = _name_run(phrase)
         if not run or not words:
             continue
         name = " ".join(t.text for t in run)
@@ -209,12 +214,7 @@ def _resolve(subject: Any, sent: Any, ctx: _Context) -> str | None:
     phrase = _phrase(subject)
     common_noun = subject.pos_ == "NOUN" or (subject.pos_ == "PROPN" and subject.text.islower())
     if subject.pos_ == "PROPN" and not common_noun:
-        run: list[Any] = []
-        for t in reversed(phrase):
-            if t.pos_ == "PROPN" and fold(t.text) not in TITLE_WORDS and t.text[:1].isupper():
-                run.insert(0, t)
-            else:
-                break
+        run = _name_run(phrase)
         if run:
             return ctx.canonical(" ".join(t.text for t in run))
     if common_noun:

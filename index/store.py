@@ -101,6 +101,17 @@ class ChunkRecord:
     text: str
 
 
+@contextlib.contextmanager
+def sqlite_session(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection that commits on success, rolls back on error, and is always closed."""
+    db = sqlite3.connect(path, timeout=30)
+    try:
+        with db:
+            yield db
+    finally:
+        db.close()
+
+
 class EmbeddingCache:
     """Vectors keyed by (model, sha256 of text), so a rebuild embeds only new text."""
 
@@ -111,14 +122,8 @@ class EmbeddingCache:
                 "CREATE TABLE IF NOT EXISTS emb (model TEXT, hash TEXT, vec BLOB, PRIMARY KEY(model, hash))"
             )
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return sqlite_session(self.path)
 
     def embed(
         self, embedder: Embedder, texts: Sequence[str], progress: Callable[[int], None] | None = None

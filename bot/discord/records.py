@@ -6,9 +6,10 @@ import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from index.store import sqlite_session
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -39,14 +40,8 @@ class Records:
         with self._db() as db:
             db.executescript(_SCHEMA)
 
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return sqlite_session(self.path)
 
     def save_answer(self, user_id: int | None, channel_id: int | None, question: str, answer: dict[str, Any]) -> int:
         """Keep an answer so its buttons work later (also after a restart)."""
