@@ -89,7 +89,7 @@ class Answerer:
         return Answer(answer.question, answer.answer, answer.found, answer.citations, timings, answer.closest)
 
     def _general_answer(self, question: str, k: int, timings: dict[str, float]) -> Answer:
-        retrieval = self.retriever.search(question, max(k, 10))
+        retrieval = self.retriever.search(question, k)
         timings.update(retrieval.timings_ms)
         hits = retrieval.hits
         unknown = self.retriever.unknown_names(question)
@@ -105,7 +105,7 @@ class Answerer:
         if not rows:
             if not self.retriever.mentioned(asked.who):
                 return self._not_found(question, [], f"I couldn't find {asked.who} in the indexed sources.")
-            retrieval = self.retriever.search(question, max(k, 10))
+            retrieval = self.retriever.search(question, k)
             timings.update(retrieval.timings_ms)
             near = [h for h in retrieval.hits if self._mentions(h, asked.who)]
             if not asked.strict and near and self._relevant(question, near[0]):
@@ -118,7 +118,7 @@ class Answerer:
         topic = asked.topic
         if not asked.strict:
             return self._about_answer(question, asked, rows, k, timings)
-        retrieval = self.retriever.search(question, max(k, 10), rows=rows)
+        retrieval = self.retriever.search(question, k, rows=rows)
         timings.update(retrieval.timings_ms)
         hits = retrieval.hits
         if topic:
@@ -162,7 +162,7 @@ class Answerer:
     ) -> Answer:
         """ "What did the US propose?", "... according to X": X's words first, but reports of
         what X proposed or thinks, by whoever, count too."""
-        retrieval = self.retriever.search(question, max(k, 20))
+        retrieval = self.retriever.search(question, 2 * k)
         timings.update(retrieval.timings_ms)
         spoken = set(rows)
         names = self.retriever.speakers_named(asked.who) or {asked.who}
