@@ -115,3 +115,43 @@ def test_serve_without_token_on_a_built_index(capsys: pytest.CaptureFixture[str]
     err = capsys.readouterr().err
     assert code == 1
     assert err.strip() == "error: No Discord token: set DISCORD_TOKEN or name a file in discord.token_file."
+
+
+async def test_a_second_reindex_while_one_runs_is_refused(fake: FakeDiscord, tmp_path: Path) -> None:
+    import time as _time
+
+    from index.speakers import annotate
+
+    def slow_annotate(text, chunks):  # noqa: ANN001, ANN202
+        _time.sleep(1.5)  # a long parse, so the second /reindex arrives while the first runs
+        return annotate(text, chunks)
+
+    story = tmp_path / "story.txt"
+    story.write_text("Harbour\n\nThe harbour master said the cranes were back in service.\n")
+    service = QAService(Settings(), tmp_path / "index", embedder=FakeEmbedder(), annotator=slow_annotate)
+    service.build(service.configured_sources() + service.read_paths([story]))
+    story.write_text(story.read_text() + "\nA new sentence about tugboats arrived.\n")
+    bot = QABot(service, guild_ready_timeout=0.1)
+    task = asyncio.create_task(bot.start(TOKEN))
+    try:
+        await asyncio.wait_for(bot.wait_until_ready(), 60)
+        while not fake.commands:
+            await asyncio.sleep(0.02)
+        await fake.slash("reindex", [], uid="7", moderator=True)
+        await asyncio.sleep(0.3)
+        await fake.slash("reindex", [], uid="8", moderator=True)
+
+        async def refused() -> None:
+            while not any((c or {}).get("data", {}).get("content", "").startswith("A reindex is already running")
+                          for c in fake.callbacks):
+                fake.changed.clear()
+                await fake.changed.wait()
+
+        await asyncio.wait_for(refused(), 30)
+        await fake.wait_for(lambda item: "Reindex** done" in ((item["body"] or {}).get("content") or ""), 60)
+        outcomes = [row[4].split(":")[0] for row in bot.records.audit_log()]
+        assert sorted(outcomes) == ["ok", "refused"]
+    finally:
+        await bot.close()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

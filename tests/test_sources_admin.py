@@ -205,7 +205,7 @@ class SlowEmbedder(FakeEmbedder):
 
     def embed(self, texts, progress=None):  # noqa: ANN001, ANN201
         self.started.set()
-        self.release.wait(10)
+        self.release.wait(60)
         return super().embed(texts, progress)
 
 
@@ -226,13 +226,13 @@ def test_questions_during_a_reindex_use_the_old_index_and_a_second_reindex_is_re
 
     thread = threading.Thread(target=run)
     thread.start()
-    assert started.wait(10)
+    assert started.wait(60)
     before = current_generation(tmp_path / "index")
     assert not reader.ask("Did the volcano erupt?").found  # served from the old generation
     with pytest.raises(BusyError, match="already running"):
         reader.reindex()
     release.set()
-    thread.join(10)
+    thread.join(60)
     assert not errors
     assert current_generation(tmp_path / "index") != before
     assert reader.ask("How many times did the volcano erupt overnight?").found  # picked up, no restart
