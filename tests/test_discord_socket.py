@@ -155,3 +155,20 @@ async def test_a_second_reindex_while_one_runs_is_refused(fake: FakeDiscord, tmp
         await bot.close()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_sigterm_shuts_the_bot_down_cleanly(fake: FakeDiscord, tmp_path: Path) -> None:
+    import os
+    import signal
+
+    service = QAService(Settings(), tmp_path / "index", embedder=FakeEmbedder())
+    service.build(service.configured_sources())
+    bot = QABot(service, guild_ready_timeout=0.1)
+    serving = asyncio.create_task(_serve(bot, TOKEN))
+    await asyncio.wait_for(bot.wait_until_ready(), 60)
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(serving, 30)  # returns instead of raising
+    assert bot.is_closed()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)
