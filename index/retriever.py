@@ -21,7 +21,7 @@ from index.query import (
     words,
 )
 from index.store import LoadedIndex
-from index.types import ANSWER_ROLES, Hit, SentenceRecord
+from index.types import ANSWER_ROLES, Hit
 
 RRF_K = 60
 CANDIDATES = 50
@@ -357,7 +357,3 @@ class Retriever:
             if not self.mentioned(word):
                 unseen.append(word)
         return unseen
-
-    def sentence(self, row: int) -> SentenceRecord:
-        """The sentence stored at a FAISS row."""
-        return self.sentences[row]

@@ -22,12 +22,13 @@ import secrets
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from index.cache import EmbeddingCache
 from index.chunking import CHUNKER_VERSION
 from index.embedder import Embedder
 from index.errors import BusyError, IndexMismatchError, IndexMissingError
@@ -99,72 +100,6 @@ class ChunkRecord:
     end: int
     role: str
     text: str
-
-
-@contextlib.contextmanager
-def sqlite_session(path: Path) -> Iterator[sqlite3.Connection]:
-    """A connection that commits on success, rolls back on error, and is always closed."""
-    db = sqlite3.connect(path, timeout=30)
-    try:
-        with db:
-            yield db
-    finally:
-        db.close()
-
-
-class EmbeddingCache:
-    """Vectors keyed by (model, sha256 of text), so a rebuild embeds only new text."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        with self._connect() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS emb (model TEXT, hash TEXT, vec BLOB, PRIMARY KEY(model, hash))"
-            )
-
-    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return sqlite_session(self.path)
-
-    def embed(
-        self, embedder: Embedder, texts: Sequence[str], progress: Callable[[int], None] | None = None
-    ) -> tuple[np.ndarray, int]:
-        """Vectors for texts (cached or computed) and how many had to be computed."""
-        hashes = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
-        found: dict[str, np.ndarray] = {}
-        with self._connect() as db:
-            for i in range(0, len(hashes), 500):
-                part = hashes[i : i + 500]
-                marks = ",".join("?" * len(part))
-                for h, blob in db.execute(
-                    f"SELECT hash, vec FROM emb WHERE model = ? AND hash IN ({marks})",
-                    [embedder.name, *part],
-                ):
-                    found[h] = np.frombuffer(blob, dtype=np.float32)
-        missing = sorted({h for h in hashes if h not in found})
-        if progress and len(hashes) > len(missing):
-            progress(len(hashes) - len(missing))
-        if missing:
-            by_hash = {h: t for h, t in zip(hashes, texts, strict=True)}
-            todo = [by_hash[h] for h in missing]
-            counts = [hashes.count(h) for h in missing]
-            done = 0
-
-            def step(n: int) -> None:
-                nonlocal done
-                if progress:
-                    progress(sum(counts[done : done + n]))
-                done += n
-
-            vectors = embedder.embed(todo, step)
-            with self._connect() as db:
-                db.executemany(
-                    "INSERT OR REPLACE INTO emb VALUES (?, ?, ?)",
-                    [(embedder.name, h, v.astype(np.float32).tobytes()) for h, v in zip(missing, vectors, strict=True)],
-                )
-            found.update(zip(missing, vectors, strict=True))
-        dim = embedder.dimension
-        matrix = np.vstack([found[h] for h in hashes]) if hashes else np.zeros((0, dim), np.float32)
-        return matrix.astype(np.float32), len(missing)
 
 
 @contextlib.contextmanager
@@ -384,13 +319,6 @@ class LoadedIndex:
         k = min(k, self.faiss.ntotal)
         scores, rows = self.faiss.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), k)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
-
-    def all_scores(self, vector: np.ndarray) -> np.ndarray:
-        """Cosine of vector with every sentence, in row order."""
-        if self.faiss.ntotal == 0:
-            return np.zeros(0, dtype=np.float32)
-        matrix = self.faiss.reconstruct_n(0, self.faiss.ntotal)
-        return matrix @ np.asarray(vector, dtype=np.float32).reshape(-1)
 
 
 def open_index(index_dir: Path, expected_model: str, attribution_version: str) -> LoadedIndex:

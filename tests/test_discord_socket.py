@@ -118,12 +118,16 @@ def test_serve_without_token_on_a_built_index(capsys: pytest.CaptureFixture[str]
 
 
 async def test_a_second_reindex_while_one_runs_is_refused(fake: FakeDiscord, tmp_path: Path) -> None:
-    import time as _time
+    import threading
 
     from index.speakers import annotate
 
+    parsing, finish = threading.Event(), threading.Event()
+
     def slow_annotate(text, chunks):  # noqa: ANN001, ANN202
-        _time.sleep(1.5)  # a long parse, so the second /reindex arrives while the first runs
+        if "tugboats" in text:  # the reindex: hold it until the second /reindex has been refused
+            parsing.set()
+            finish.wait(60)
         return annotate(text, chunks)
 
     story = tmp_path / "story.txt"
@@ -138,7 +142,7 @@ async def test_a_second_reindex_while_one_runs_is_refused(fake: FakeDiscord, tmp
         while not fake.commands:
             await asyncio.sleep(0.02)
         await fake.slash("reindex", [], uid="7", moderator=True)
-        await asyncio.sleep(0.3)
+        await asyncio.get_running_loop().run_in_executor(None, parsing.wait, 60)
         await fake.slash("reindex", [], uid="8", moderator=True)
 
         async def refused() -> None:
@@ -148,10 +152,16 @@ async def test_a_second_reindex_while_one_runs_is_refused(fake: FakeDiscord, tmp
                 await fake.changed.wait()
 
         await asyncio.wait_for(refused(), 30)
+        finish.set()
         await fake.wait_for(lambda item: "Reindex** done" in ((item["body"] or {}).get("content") or ""), 60)
+        for _ in range(300):  # the audit row is written just after the reply
+            if len(bot.records.audit_log()) == 2:
+                break
+            await asyncio.sleep(0.05)
         outcomes = [row[4].split(":")[0] for row in bot.records.audit_log()]
         assert sorted(outcomes) == ["ok", "refused"]
     finally:
+        finish.set()
         await bot.close()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from index.store import sqlite_session
+from index.cache import sqlite_session
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
