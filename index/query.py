@@ -124,7 +124,8 @@ def speaker_question(question: str) -> SpeakerQuestion | None:
     return None
 
 
-def _word_match(a: str, b: str) -> bool:
+def word_match(a: str, b: str) -> bool:
+    """Same word, or a spelling variant of a name (Zelenskyy/Zelenskiy, Sergey/Sergei)."""
     if a == b:
         return True
     if len(a) >= 5 and len(b) >= 5 and a[:5] == b[:5] and abs(len(a) - len(b)) <= 2:
@@ -150,11 +151,12 @@ _BODY_ALIASES = {
 }
 
 
-def _canonical_words(name: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def _canonical_words(name: str) -> tuple[str, ...]:
     joined = " ".join(words(name))
     for long, short in _BODY_ALIASES.items():
         joined = re.sub(rf"\b{long}\b", short, joined)
-    return joined.split()
+    return tuple(joined.split())
 
 
 def canonical_name(name: str) -> str:
@@ -162,6 +164,7 @@ def canonical_name(name: str) -> str:
     return " ".join(w for w in _canonical_words(name) if w not in ("the", "a", "an"))
 
 
+@lru_cache(maxsize=65536)
 def name_matches(query_name: str, speaker: str) -> bool:
     """True if the name in a question refers to this speaker (surname only, spelling variants, any case)."""
     q = [w for w in _canonical_words(query_name) if w not in STOPWORDS]
@@ -171,4 +174,4 @@ def name_matches(query_name: str, speaker: str) -> bool:
     if " ".join(q) == " ".join(s):
         return True
     core = [w for w in q if w not in TITLE_HINTS] or q
-    return all(any(_word_match(w, t) for t in s) for w in core)
+    return all(any(word_match(w, t) for t in s) for w in core)

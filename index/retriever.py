@@ -18,6 +18,7 @@ from index.query import (
     name_matches,
     tokenize,
     tokenize_with_pairs,
+    word_match,
     words,
 )
 from index.store import LoadedIndex
@@ -142,6 +143,8 @@ class Retriever:
             self.bm25.index([d or ["_"] for d in docs], show_progress=False)
         self.token_sets = [set(tokenize(s.text)) for s in self.sentences]
         self.vocabulary: set[str] = set()
+        self._by_initial: dict[str, list[str]] | None = None  # built on first fuzzy look-up
+        self._named: dict[str, frozenset[str]] = {}
         for entry in index.sources.values():
             self.vocabulary.update(words(entry.source.text))
             self.vocabulary.update(words(entry.source.title))
@@ -231,6 +234,12 @@ class Retriever:
         return [s.row for s in self.sentences if parts and parts[-1] in self.token_sets[s.row]]
 
     def speakers_named(self, name: str) -> set[str]:
+        """The speakers a name or description in a question refers to (cached per generation)."""
+        if name not in self._named:
+            self._named[name] = frozenset(self._speakers_named(name))
+        return set(self._named[name])
+
+    def _speakers_named(self, name: str) -> set[str]:
         """The speakers a name or description in a question refers to.
 
         A description ("the union leader") is tried before loose name matching, so that it
@@ -318,12 +327,17 @@ class Retriever:
 
     def mentioned(self, name: str) -> bool:
         """True if every word of the name (spelling variants allowed) occurs in some source."""
-        from index.query import _word_match
-
         parts = [w for w in words(name) if len(w) > 1]
-        return bool(parts) and all(
-            w in self.vocabulary or any(_word_match(w, v) for v in self.vocabulary if v[:1] == w[:1])
-            for w in parts
+        return bool(parts) and all(w in self.vocabulary or self._variant_known(w) for w in parts)
+
+    def _variant_known(self, word: str) -> bool:
+        """A spelling variant of the word (Zelenskiy/Zelenskyy) is in the sources."""
+        if self._by_initial is None:
+            self._by_initial = {}
+            for v in self.vocabulary:
+                self._by_initial.setdefault(v[:1], []).append(v)
+        return any(
+            word_match(word, v) for v in self._by_initial.get(word[:1], ()) if abs(len(v) - len(word)) <= 3
         )
 
     def unknown_names(self, question: str) -> list[str]:
