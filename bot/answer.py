@@ -104,7 +104,7 @@ class Answerer:
         rows = self.retriever.rows_spoken_by(asked.who)
         if not rows:
             if not self.retriever.mentioned(asked.who):
-                return self._not_found(question, [], f"I couldn't find {asked.who} in the indexed sources.")
+                return self._not_found(question, [], f"I couldn't find {asked.display} in the indexed sources.")
             retrieval = self.retriever.search(question, k)
             timings.update(retrieval.timings_ms)
             near = [h for h in retrieval.hits if self._mentions(h, asked.who)]
@@ -113,7 +113,7 @@ class Answerer:
                 return self._compose(question, self._pick(near))
             return self._not_found(
                 question, near,
-                f"The sources mention {asked.who}, but I couldn't find anything {asked.who} said.",
+                f"The sources mention {asked.display}, but I couldn't find anything {asked.display} said.",
             )
         topic = asked.topic
         if not asked.strict:
@@ -129,7 +129,7 @@ class Answerer:
             if closest < self.settings.min_similarity and not lexical:
                 return self._not_found(
                     question, hits[:3],
-                    f"I couldn't find anything {asked.who} said about {topic} in the indexed sources.",
+                    f"I couldn't find anything {asked.display} said about {topic} in the indexed sources.",
                 )
         # Their own words first: sentences where they are the main speaker, direct quotes first.
         named = self.retriever.speakers_named(asked.who)
@@ -226,7 +226,7 @@ class Answerer:
             if length + len(hit.sentence.text) > limit:
                 continue
             tokens = self.retriever.token_sets[hit.sentence.row]
-            if any(len(tokens & self.retriever.token_sets[c.sentence.row]) / max(1, len(tokens)) > 0.6 for c in chosen):
+            if any(len(tokens & self.retriever.token_sets[c.sentence.row]) / max(1, len(tokens)) >= 0.5 for c in chosen):
                 continue
             chosen.append(hit)
             length += len(hit.sentence.text)

@@ -93,6 +93,7 @@ class SpeakerQuestion:
     who: str
     rest: str
     verb: str = "say"
+    display: str = ""  # as the question wrote it ("the prime minister"), for messages
 
     @property
     def strict(self) -> bool:
@@ -120,7 +121,8 @@ def speaker_question(question: str) -> SpeakerQuestion | None:
             verb = match.groupdict().get("verb") or "say"
             if match.groupdict().get("noun"):
                 verb = "say" if match.group("noun").lower() in _SAID_NOUNS else match.group("noun")
-            return SpeakerQuestion(who=who, rest=match.group("rest").strip(" ?.!"), verb=verb)
+            display = match.group("x").strip(" ?.!,\"“”'")
+            return SpeakerQuestion(who=who, rest=match.group("rest").strip(" ?.!"), verb=verb, display=display)
     return None
 
 

@@ -162,3 +162,22 @@ def test_one_title_two_people_answers_about_one(real_service: QAService) -> None
     assert answer.found
     speakers = {s for c in answer.citations for s in c.speakers}
     assert speakers == {"Tomas Eriksen"}
+
+
+def test_an_html_page_end_to_end(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
+    """A news page with navigation, a figure caption and a footer: only the article is indexed and quoted."""
+    from bot.config import Settings
+    from tests.conftest import DATA
+
+    service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
+    service.build(service.read_paths([DATA / "floods.html"]))
+    entry = next(iter(service.loaded().sources.values())).source
+    assert (entry.title, entry.publisher, entry.date) == (
+        "Floods force thousands from homes in river valley", "Daily Ledger", "2026-03-02")
+    assert "All rights reserved" not in entry.text and "Sport" not in entry.text
+    answer = service.ask("What did the fire chief say?")
+    assert answer.found and "rooftops" in answer.answer
+    assert answer.citations[0].speakers == ["Aisha Okafor"]
+    _verify(service, answer)
+    assert service.ask("How high did the river get?").citations[0].text.startswith("The Environment Agency said")
+    assert not service.ask("What did the prime minister say about the floods?").found
