@@ -226,8 +226,9 @@ class Answerer:
             if length + len(hit.sentence.text) > limit:
                 continue
             tokens = self.retriever.token_sets[hit.sentence.row]
-            if any(len(tokens & self.retriever.token_sets[c.sentence.row]) / max(1, len(tokens)) >= 0.5 for c in chosen):
-                continue
+            shared = (len(tokens & self.retriever.token_sets[c.sentence.row]) / max(1, len(tokens)) for c in chosen)
+            if any(share >= 0.5 for share in shared):
+                continue  # says mostly the same as a sentence already chosen
             chosen.append(hit)
             length += len(hit.sentence.text)
         return chosen
