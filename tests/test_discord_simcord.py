@@ -259,3 +259,14 @@ async def test_old_answers_say_when_their_source_changed(world, tmp_path: Path) 
     await mod.slash(channel, "source add", attachment=("harbour.txt", changed.encode()))
     passages = await alice.click(message, label="Show passages")
     assert "changed since this answer" in passages.response.embeds[0].description
+
+
+async def test_not_found_offers_the_closest_passages_marked_as_such(world) -> None:  # noqa: ANN001
+    _, _, channel, _, alice = world
+    result = await alice.slash(channel, "ask", question="What did Biden say?")
+    message = result.followups[0] if result.followups else result.response
+    assert message.embeds[0].title == "I couldn't find that"
+    shown = await alice.click(message, label="Show passages")
+    assert shown.ephemeral
+    assert shown.response.embeds[0].title == "Closest passages (not an answer)"
+    assert "Biden" in shown.response.embeds[0].description

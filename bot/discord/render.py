@@ -113,7 +113,9 @@ STATUS_NOTES = {
 
 def passages_embed(answer: dict[str, Any], statuses: list[str] | None = None) -> discord.Embed:
     """Full context of each citation (for the ephemeral "Show passages" button)."""
-    embed = discord.Embed(title="Cited passages", colour=discord.Colour.blue())
+    found = bool(answer.get("citations"))
+    embed = discord.Embed(title="Cited passages" if found else "Closest passages (not an answer)",
+                          colour=discord.Colour.blue())
     parts = []
     citations = answer.get("citations") or answer.get("closest", [])
     for i, c in enumerate(citations):

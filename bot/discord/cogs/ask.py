@@ -67,9 +67,10 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qabot
         await interaction.response.send_message(text, ephemeral=True)
 
 
-def answer_view(answer_id: int, found: bool) -> discord.ui.View:
+def answer_view(answer_id: int, has_passages: bool) -> discord.ui.View:
+    """Buttons under an answer: passages (cited, or the closest ones when not found) and feedback."""
     view = discord.ui.View(timeout=None)
-    if found:
+    if has_passages:
         view.add_item(PassagesButton(answer_id))
     view.add_item(FeedbackButton("up", answer_id))
     view.add_item(FeedbackButton("down", answer_id))
@@ -101,7 +102,7 @@ class AskCog(commands.Cog):
         data: dict[str, Any] = answer.to_json()
         answer_id = await self.bot.run_blocking(self.bot.records.save_answer, user_id, channel_id, question, data)
         sources = await self.bot.run_blocking(lambda: len(self.bot.service.loaded().sources))
-        return answer_embed(data, sources), answer_view(answer_id, answer.found)
+        return answer_embed(data, sources), answer_view(answer_id, bool(answer.citations or answer.closest))
 
     @app_commands.command(name="ask", description="Ask a question about the indexed news sources")
     @app_commands.describe(question="What you want to know, e.g. What did Scholz say?")
