@@ -270,3 +270,15 @@ async def test_not_found_offers_the_closest_passages_marked_as_such(world) -> No
     assert shown.ephemeral
     assert shown.response.embeds[0].title == "Closest passages (not an answer)"
     assert "Biden" in shown.response.embeds[0].description
+
+
+async def test_moderators_see_feedback_counts_privately(world) -> None:  # noqa: ANN001
+    _, _, channel, mod, alice = world
+    result = await alice.slash(channel, "ask", question="Where is Lviv?")
+    message = result.followups[0] if result.followups else result.response
+    down = [c for row in message.components for c in row.get("components", []) if c.get("emoji", {}).get("name") == "👎"]
+    await alice.click(message, custom_id=down[0]["custom_id"])
+    summary = await mod.slash(channel, "feedback")
+    assert summary.ephemeral
+    assert summary.response.content.startswith("👍 0 · 👎 1")
+    assert "Where is Lviv?" in summary.response.content

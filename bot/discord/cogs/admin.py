@@ -157,6 +157,20 @@ class AdminCog(commands.Cog):
                            lambda step, total: self.bot.service.reindex(progress=step, on_total=total))
 
 
+    @app_commands.command(name="feedback", description="Feedback on answers so far (moderators, private)")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @moderator_only()
+    async def feedback(self, interaction: discord.Interaction) -> None:
+        """Counts of 👍/👎 and the latest questions that got a 👎, shown only to the moderator."""
+        rows = await self.bot.run_blocking(self.bot.records.feedback)
+        up = sum(1 for r in rows if r[2] == "up")
+        down = [r for r in rows if r[2] == "down"]
+        lines = [f"👍 {up} · 👎 {len(down)}"]
+        lines += [f"👎 {safe(clip(r[3], 150))}" for r in down[-5:]]
+        await interaction.response.send_message("\n".join(lines), ephemeral=True, allowed_mentions=NO_PINGS)
+
+
 class _ProgressEditor:
     """Progress from the worker thread, shown by editing the deferred reply at most once a second."""
 
