@@ -182,3 +182,23 @@ async def test_sigterm_shuts_the_bot_down_cleanly(fake: FakeDiscord, tmp_path: P
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)
+
+
+async def test_commands_sync_to_configured_guilds(fake: FakeDiscord, tmp_path: Path) -> None:
+    from bot.config import DiscordSettings
+    from tests.fake_discord import APP_ID, GUILD_ID
+
+    settings = Settings(discord=DiscordSettings(guild_ids=[int(GUILD_ID)]))
+    service = QAService(settings, tmp_path / "index", embedder=FakeEmbedder())
+    service.build(service.configured_sources())
+    bot = QABot(service, guild_ready_timeout=0.1)
+    task = asyncio.create_task(bot.start(TOKEN))
+    try:
+        await asyncio.wait_for(bot.wait_until_ready(), 60)
+        puts = [p for m, p, _ in fake.requests if m == "PUT"]
+        assert f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands" in puts
+        assert {"ask", "source", "reindex"} <= {c["name"] for c in fake.commands}
+    finally:
+        await bot.close()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
