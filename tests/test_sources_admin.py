@@ -299,3 +299,26 @@ def test_enormous_and_sentence_less_files(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no sentences"):
         service.add_sources(service.read_paths([headline]))
     assert service.ask("What did Scholz say?").found  # nothing was lost
+
+
+def test_the_checked_address_is_the_one_connected_to(tmp_path: Path, web: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The host is resolved once: a second, different DNS answer (rebinding) is never used."""
+    import socket as socket_module
+
+    import index.fetch as fetch_module
+
+    real = socket_module.getaddrinfo
+    calls: list[str] = []
+
+    def resolve(host, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append(host)
+        return real("127.0.0.1", *args, **kwargs)
+
+    monkeypatch.setattr(fetch_module.socket, "getaddrinfo", resolve)
+    port = web.rsplit(":", 1)[1]
+    service = service_for(tmp_path, allowed_hosts=["news.test"])
+    source = service.fetch(f"http://news.test:{port}/story.html")
+    assert source.title == "Port strike ends"
+    assert [c for c in calls if c == "news.test"] == ["news.test"]  # the name is looked up once
+    assert set(calls) - {"news.test"} <= {"127.0.0.1"}  # then only the checked address is used
