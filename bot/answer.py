@@ -107,7 +107,8 @@ class Answerer:
                 return self._not_found(question, [], f"I couldn't find {asked.display} in the indexed sources.")
             retrieval = self.retriever.search(question, k)
             timings.update(retrieval.timings_ms)
-            near = [h for h in retrieval.hits if self._mentions(h, asked.who)]
+            mentioning = set(self.retriever.rows_mentioning(asked.who))
+            near = [h for h in retrieval.hits if h.sentence.row in mentioning]
             if not asked.strict and near and self._relevant(question, near[0]):
                 # "What did the US propose?": what the sources report about it, from whoever.
                 return self._compose(question, self._pick(near))
@@ -184,11 +185,6 @@ class Answerer:
             hits = [h for h in hits if not (h.sentence.speakers[:1] and h.sentence.speakers[0] in names
                                             and h.sentence.speakers[0] != lead[0])]
         return self._compose(question, self._pick(hits))
-
-    def _mentions(self, hit: Hit, name: str) -> bool:
-        """True if the sentence names them (by their last word, e.g. a surname)."""
-        parts = tokenize(name)
-        return bool(parts) and parts[-1] in self.retriever.token_sets[hit.sentence.row]
 
     def _relevant(self, question: str, top: Hit, unseen: list[str] | None = None) -> bool:
         """Abstain unless the best sentence is close in meaning or shares the question's key words.

@@ -197,9 +197,8 @@ class Retriever:
                 RRF_WEIGHT * fused[row] * (RRF_K + 1) / 2
                 + float(self.vectors[row] @ qv)
                 + LEXICAL_WEIGHT * float(lexical[row]) / top_lex
+                + DETAIL_BONUS * _detail_score(question, self.sentences[row].text, tokens)
             )
-        for row in fused:
-            fused[row] += DETAIL_BONUS * _detail_score(question, self.sentences[row].text, tokens)
         hits = [
             Hit(self.sentences[row], score, float(self.vectors[row] @ qv), float(lexical[row]))
             for row, score in fused.items()
@@ -249,20 +248,17 @@ class Retriever:
         matched = {s for s in self.speakers if canonical_name(s) == canonical_name(name)}
         if matched:
             return matched
-        described = self.resolve_title(name) or self._described(name)
+        described = self.resolve_title(name) or self.resolve_descriptions(name)
         if not described:
             common = " ".join(w for w in name.split() if w[:1].islower() and w.lower() not in ("of", "the", "in"))
             qualifiers = [w for w in name.split() if w[:1].isupper()]
             if common and common != name:
-                candidates = self.resolve_title(common) or self._described(common)
+                candidates = self.resolve_title(common) or self.resolve_descriptions(common)
                 described = [d for d in candidates if self._source_is_about(d, qualifiers)]
         matched = {s for s in self.speakers for d in described if name_matches(d, s)}
         if not matched:
             matched = {s for s in self.speakers if name_matches(name, s)}
         return matched
-
-    def _described(self, phrase: str) -> list[str]:
-        return self.resolve_descriptions(phrase)
 
     def _source_is_about(self, speaker: str, qualifiers: list[str]) -> bool:
         """True if a source where this speaker speaks has the qualifiers in its title or first paragraphs."""
@@ -277,34 +273,20 @@ class Retriever:
                 return True
         return False
 
-    def resolve_description(self, phrase: str) -> str | None:
-        """'the Ukrainian ambassador to the UK' -> the speaker of sentences that describe them so."""
+    def resolve_descriptions(self, phrase: str) -> list[str]:
+        """'the Ukrainian ambassador to the UK' -> the speakers of sentences that describe them so,
+        most often described first (two articles may each have "the mayor")."""
         wanted = set(tokenize(phrase))
         if len(wanted) < 2 and not wanted & TITLE_WORDS:
-            return None  # a bare name is not a description
-        # every word but a title word must be there: "NATO secretary general" is not the UN's
+            return []  # a bare name is not a description
         counts: dict[str, int] = {}
         for sentence in self.sentences:
             if not sentence.speakers:
                 continue
             have = self.token_sets[sentence.row]
-            missing = [w for w in wanted if w not in have and not any(h.startswith(w[:5]) for h in have if len(w) >= 5)]
-            if not missing:
+            if all(w in have or (len(w) >= 5 and any(h.startswith(w[:5]) for h in have)) for w in wanted):
                 counts[sentence.speakers[0]] = counts.get(sentence.speakers[0], 0) + 1
-        people = sorted(counts, key=lambda n: -counts[n])
-        return people[0] if people else None
-
-    def resolve_descriptions(self, phrase: str) -> list[str]:
-        """Everyone the sources describe with these words (two articles may each have "the mayor")."""
-        first = self.resolve_description(phrase)
-        if first is None:
-            return []
-        wanted = set(tokenize(phrase))
-        people = []
-        for sentence in self.sentences:
-            if sentence.speakers and sentence.speakers[0] not in people and wanted <= self.token_sets[sentence.row]:
-                people.append(sentence.speakers[0])
-        return [first] + [p for p in people if p != first]
+        return sorted(counts, key=lambda n: -counts[n])
 
     def resolve_title(self, phrase: str) -> list[str]:
         """'the German chancellor' -> ['Olaf Scholz'] when a source writes 'German Chancellor Olaf Scholz'.

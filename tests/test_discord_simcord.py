@@ -26,9 +26,8 @@ def make_bot(tmp_path: Path, **discord_options: object) -> QABot:
 
 
 @pytest.fixture
-def simcord_bot(tmp_path: Path, request: pytest.FixtureRequest) -> QABot:
-    options = getattr(request, "param", {})
-    return make_bot(tmp_path, **options)
+def simcord_bot(tmp_path: Path) -> QABot:
+    return make_bot(tmp_path)
 
 
 @pytest.fixture
