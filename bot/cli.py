@@ -183,11 +183,16 @@ def sources_cmd(ctx: click.Context, config_path: str | None, index_dir: str | No
     """List what the index holds (id, title, passages, when indexed)."""
     ctx.obj = (config_path, index_dir)
     if ctx.invoked_subcommand is None:
-        _list_sources(config_path, index_dir)
+        _list_sources(make_service(config_path, index_dir))
 
 
-def _list_sources(config_path: str | None, index_dir: str | None) -> None:
-    service = make_service(config_path, index_dir)
+def _sources_service(ctx: click.Context, config_path: str | None, index_dir: str | None) -> QAService:
+    """A `sources` subcommand's service: its own options, else those given before the subcommand."""
+    parent_config, parent_dir = ctx.obj or (None, None)
+    return make_service(config_path or parent_config, index_dir or parent_dir)
+
+
+def _list_sources(service: QAService) -> None:
     rows = service.list_sources()
     if not rows:
         click.echo("The index holds no sources.")
@@ -203,8 +208,7 @@ def _list_sources(config_path: str | None, index_dir: str | None) -> None:
 @click.pass_context
 def sources_list_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None) -> None:
     """List what the index holds."""
-    parent_config, parent_dir = ctx.obj or (None, None)
-    _list_sources(config_path or parent_config, index_dir or parent_dir)
+    _list_sources(_sources_service(ctx, config_path, index_dir))
 
 
 @main.command("eval")
@@ -261,8 +265,7 @@ def _read_any(service: QAService, items: tuple[str, ...]) -> list[Any]:
 @click.pass_context
 def sources_add_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None, items: tuple[str, ...]) -> None:
     """Add files, directories or http(s) URLs to the index."""
-    parent_config, parent_dir = ctx.obj or (None, None)
-    service = make_service(config_path or parent_config, index_dir or parent_dir)
+    service = _sources_service(ctx, config_path, index_dir)
     progress = _Progress("Embedding")
     try:
         report = service.add_sources(_read_any(service, items), added_by="cli",
@@ -278,8 +281,7 @@ def sources_add_cmd(ctx: click.Context, config_path: str | None, index_dir: str 
 @click.pass_context
 def sources_remove_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None, source_id: str) -> None:
     """Remove a source by id (see `qabot sources`)."""
-    parent_config, parent_dir = ctx.obj or (None, None)
-    service = make_service(config_path or parent_config, index_dir or parent_dir)
+    service = _sources_service(ctx, config_path, index_dir)
     click.echo(service.remove_source(source_id).summary())
 
 

@@ -141,3 +141,17 @@ def test_chat_reports_bad_questions_and_goes_on(capsys: pytest.CaptureFixture[st
     assert code == 0
     assert "too long" in err
     assert "Lviv" in out
+
+
+def test_sources_add_and_remove_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    index_dir = str(tmp_path / "idx")
+    code, out, err = run(["sources", "--index-dir", index_dir, "add", str(DATA / "harbour.txt")], capsys)
+    assert code == 0, err
+    assert "added: " in out
+    code, out, _ = run(["sources", "list", "--index-dir", index_dir], capsys)
+    harbour = next(line.split()[0] for line in out.splitlines() if "Dockworkers strike" in line)
+    assert "Russia says ready" in out  # the configured article was kept
+    code, out, _ = run(["sources", "--index-dir", index_dir, "remove", harbour], capsys)
+    assert code == 0 and f"removed: {harbour}" in out
+    code, _, err = run(["sources", "--index-dir", index_dir, "remove", harbour], capsys)
+    assert code == 1 and "No source with id" in err
