@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from index.types import ANSWER_ROLES, Block, Chunk, Sentence
 
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 MAX_CHUNK_WORDS = 150  # all-MiniLM-L6-v2 reads 256 word pieces; news words average ~1.3 pieces
 
 _TERMINAL = tuple(".!?”\"’')…:;")
@@ -19,6 +19,11 @@ _CREDIT_LINE = re.compile(r"^\((?:[^()]{1,60})\)$")
 _SOURCE_LINE = re.compile(
     r"^(?:Source|Sources|Additional reporting|Reporting by|Editing by|Written by)\b[^:]{0,20}:\s",
     re.IGNORECASE,
+)
+# "By Daniel Ochoa", "By Jane Roe and John Doe, Reuters", "Published 14 Feb 2022"
+_BYLINE = re.compile(
+    r"^(?:B[yY]\s+[A-Z][\w'’.\-]*(?:\s+(?:[A-Z][\w'’.\-]*|and|&|de|da|van|von|bin|al)|,\s*[A-Z][\w'’.\-]*)*"
+    r"|(?:Published|Updated|Posted|Last updated)\b[^.!?]*)$"
 )
 _LABEL_LINE = re.compile(
     r"^(?:INTERACTIVE|GRAPHIC|INFOGRAPHIC|VIDEO|WATCH|READ MORE|LISTEN|RELATED|ADVERTISEMENT|"
@@ -55,6 +60,8 @@ def _ends_sentence(line: str) -> bool:
 def _classify_line(line: str) -> str | None:
     """A role decided by the line alone, or None when context is needed."""
     if _CREDIT_LINE.match(line) or _SOURCE_LINE.match(line) or _MD_IMAGE.match(line):
+        return "credit"
+    if len(line.split()) <= 12 and _BYLINE.match(line.strip()):
         return "credit"
     if _LABEL_LINE.match(line):
         return "label"

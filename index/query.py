@@ -140,7 +140,16 @@ TITLE_WORDS = frozenset(
     spokesman spokeswoman spokesperson senator governor mayor king queen prince chief director
     envoy commissioner chairman chairwoman chair leader deputy vice head official officer
     colonel admiral pope state defence defense interior finance mr mrs ms dr sir dame lord lady
-    representative rep sen gov correspondent reporter analyst professor""".split()
+    representative rep sen gov correspondent reporter analyst professor premier councillor councilor
+    judge justice sheriff inspector superintendent captain lieutenant sergeant commander bishop
+    archbishop coach manager ceo executive""".split()
+)
+# People and offices that speak on someone else's behalf ("a spokesperson for the premier",
+# "the premier's office").
+SPEAKS_FOR = frozenset(
+    """spokesperson spokesman spokeswoman spokespeople aide aides adviser advisers advisor lawyer
+    lawyers attorney representative office official officials source sources secretary team
+    campaign camp""".split()
 )
 TITLE_HINTS = TITLE_WORDS | frozenset("the german russian ukrainian us british un".split())
 

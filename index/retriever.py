@@ -12,6 +12,7 @@ import numpy as np
 from index.embedder import Embedder
 from index.query import (
     QUESTION_WORDS,
+    SPEAKS_FOR,
     TITLE_WORDS,
     canonical_name,
     fold,
@@ -64,6 +65,7 @@ _TIME = re.compile(r"\b(?:\d{4}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturda
 _DEMONYM = re.compile(r"(?:ian|ean|can|ese|ish|ic|i)$")
 
 
+_OFFICE_OF = re.compile(r"^(?P<principal>.+?)(?:’s|'s|’)\s+(?P<noun>[\w-]+)$")
 _APPOSITIVE = re.compile(r"\s*,\s*(?:a|an|the|of|who|from)\b")
 _WHO_Q = re.compile(r"^\s*who\b|\bwhich (?:person|official|minister|leader)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)+")
@@ -248,6 +250,13 @@ class Retriever:
         matched = {s for s in self.speakers if canonical_name(s) == canonical_name(name)}
         if matched:
             return matched
+        office = _OFFICE_OF.match(name)
+        if office and fold(office.group("noun")) in SPEAKS_FOR:
+            # "the premier's office": the premier, and whoever speaks for them
+            principal = office.group("principal")
+            return self.speakers_named(principal) | {
+                s for s in self.speakers if fold(s).split()[0] in SPEAKS_FOR and name_matches(principal, s)
+            }
         described = self.resolve_title(name) or self.resolve_descriptions(name)
         if not described:
             common = " ".join(w for w in name.split() if w[:1].islower() and w.lower() not in ("of", "the", "in"))

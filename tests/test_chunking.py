@@ -106,3 +106,15 @@ def test_captions_are_not_answer_roles_but_body_is() -> None:
     captions = [c for c in chunks if c.role == "caption"]
     assert len(captions) == 6
     assert all(c.role in ("body", "standfirst", "caption") for c in chunks)
+
+
+def test_bylines_and_publication_lines_are_credits_not_headings() -> None:
+    text = (
+        "Storm closes ferry routes\n\nBy Jane Roe and John Doe, Reuters\n\nPublished 3 March 2024\n\n"
+        "Ferries stayed in port on Monday. By noon, winds reached 90 km/h.\n\nBy Monday\n\nMore text follows here."
+    )
+    roles = _roles(text)
+    assert roles["By Jane Roe and John Doe, Reuters"] == "credit"
+    assert roles["Published 3 March 2024"] == "credit"
+    body = next(c for c in chunk_source("s", text) if c.text.startswith("Ferries"))
+    assert body.section is None  # a byline does not become the section of what follows

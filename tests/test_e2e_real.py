@@ -181,3 +181,30 @@ def test_an_html_page_end_to_end(real_service: QAService, tmp_path) -> None:  # 
     _verify(service, answer)
     assert service.ask("How high did the river get?").citations[0].text.startswith("The Environment Agency said")
     assert not service.ask("What did the prime minister say about the floods?").found
+
+
+def test_an_office_answers_for_its_principal(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
+    """"The premier's office" is the premier and whoever speaks for them, not an unknown name."""
+    from bot.config import Settings
+
+    path = tmp_path / "budget.txt"
+    path.write_text(
+        "Province cuts school budget\n\n"
+        "Premier Lena Holt announced on Tuesday that the school budget would fall by 3 percent next year.\n\n"
+        "\"We cannot spend money we do not have,\" Holt told reporters in the capital.\n\n"
+        "Teachers' union leader Omar Said called the cut reckless and promised protests.\n\n"
+        "A spokesperson for the premier rejected the union's criticism, saying class sizes would not grow.\n",
+        encoding="utf-8",
+    )
+    service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
+    service.build(service.read_paths([path]))
+    answer = service.ask("How did the premier's office respond to the criticism?")
+    assert answer.found, answer.answer
+    assert answer.citations[0].speakers == ["spokesperson for the premier"]
+    assert "class sizes" in answer.answer
+    _verify(service, answer)
+    said = service.ask("What did the premier's spokesperson say?")
+    assert said.found and all(
+        set(c.speakers) <= {"Lena Holt", "spokesperson for the premier"} for c in said.citations
+    )
+    assert not service.ask("What did the mayor's office say?").found

@@ -85,3 +85,17 @@ def test_quote_spans() -> None:
     text = "“Fine,” Putin replied, adding \"we'll see\" and ‘maybe’."
     spans = [text[s:e] for s, e in quote_spans(text)]
     assert spans == ["“Fine,”", '"we\'ll see"', "‘maybe’"]
+
+
+def test_offices_and_representatives_keep_whom_they_speak_for() -> None:
+    text = (
+        "Premier Michael Dorsey declared an emergency on Thursday.\n\n"
+        "A spokesperson for the premier rejected the criticism, saying spending had risen.\n\n"
+        "The premier's office said in a statement that buses were on their way.\n\n"
+        "Ambassador Vadym Prystaiko spoke to the BBC on Monday.\n\n"
+        "Ukraine's ambassador later said the remarks had been misunderstood."
+    )
+    said = {s.text: s.speakers for c in annotate(text, chunk_source("s", text)) for s in c.sentences}
+    assert _who(said, "A spokesperson")[0] == "spokesperson for the premier"
+    assert _who(said, "The premier's office")[0] == "premier's office"
+    assert _who(said, "Ukraine's ambassador")[0] == "Vadym Prystaiko"  # the ambassador it names
