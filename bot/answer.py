@@ -193,13 +193,13 @@ class Answerer:
         clearly closer match: the sources may mention Lviv without answering about its population.
         """
         q = set(tokenize(question))
-        overlap = len(q & self.retriever.token_sets[top.sentence.row]) / len(q) if q else 0.0
+        overlap = len(q & self.retriever.tokens_in_context(top.sentence.row)) / len(q) if q else 0.0
         floor = self.settings.min_similarity
         if unseen:
             share = len(unseen) / max(1, len(q))
             if top.dense >= floor + 0.2:
                 return True
-            return share <= 0.34 and top.dense >= floor + 0.1 and overlap >= 0.5
+            return share <= 0.34 and top.dense >= floor + 0.1 and overlap >= 0.33
         if overlap >= 0.66 and top.dense >= floor - 0.15:
             return True  # nearly every key word of the question is in the sentence
         if top.dense >= floor + 0.1:

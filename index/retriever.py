@@ -13,6 +13,7 @@ from index.embedder import Embedder
 from index.query import (
     QUESTION_WORDS,
     SPEAKS_FOR,
+    STOPWORDS,
     TITLE_WORDS,
     canonical_name,
     fold,
@@ -55,6 +56,8 @@ _MEASURE = re.compile(
     re.IGNORECASE,
 )
 _TIME_Q = re.compile(r"\bwhen\b|\bwhat (?:day|date|year|time|month)\b", re.IGNORECASE)
+_PLACE_Q = re.compile(r"^\s*where\b|\bwhat (?:place|city|town|country|region)\b", re.IGNORECASE)
+_PLACE = re.compile(r"\b(?:in|at|near|outside|inside|to|from|into)\s+(?:the\s+)?(?:[A-Z]\w+|(?:a|an)\s+\w+)")
 _NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|"
                      r"hundreds|thousands|million|millions|billion)\b", re.IGNORECASE)
 _TIME = re.compile(r"\b(?:\d{4}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|"
@@ -63,6 +66,17 @@ _TIME = re.compile(r"\b(?:\d{4}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturda
 
 
 _DEMONYM = re.compile(r"(?:ian|ean|can|ese|ish|ic|i)$")
+
+
+# Sentences that lean on the one before: "They also reviewed ...", "He added ...", "Both ...".
+_ANAPHOR = re.compile(r"^[“\"‘'(\[]?(?:(?P<plural>They|Their|Both|The two|The pair)|He|She|It|His|Her|Its)\b")
+_NAME_WORD = re.compile(r"(?<![.!?“\"]\s)(?<!^)\b[A-Z][\w’'\-]+")
+CONTEXT_WEIGHT = 0.5
+
+
+def _names(sentence: str) -> list[str]:
+    """Capitalised words past the sentence's first, likely names ("Tom Becker", "Halbrook")."""
+    return [m.group(0) for m in _NAME_WORD.finditer(sentence) if fold(m.group(0)) not in STOPWORDS]
 
 
 _OFFICE_OF = re.compile(r"^(?P<principal>.+?)(?:’s|'s|’)\s+(?P<noun>[\w-]+)$")
@@ -87,6 +101,8 @@ def _detail_score(question: str, sentence: str, question_tokens: list[str]) -> f
         return 2.0 if counted else 1.0 if _NUMBER.search(sentence) else 0.0
     if _TIME_Q.search(question):
         return 1.0 if _TIME.search(sentence) else 0.0
+    if _PLACE_Q.search(question):
+        return 1.0 if _PLACE.search(sentence) else 0.0
     if _WHO_Q.search(question):
         return _who_score(question, sentence, set(question_tokens))
     return 0.0
@@ -136,14 +152,27 @@ class Retriever:
             if index.faiss.ntotal
             else np.zeros((0, embedder.dimension), np.float32)
         )
+        self.antecedent = self._antecedents()
         docs = []
         for s in self.sentences:
             chunk = index.chunks[s.chunk_id]
-            docs.append(tokenize_with_pairs(s.text) + tokenize(" ".join([*s.speakers, chunk.section or ""])))
+            carried = self._carried(s.row)
+            docs.append(tokenize_with_pairs(s.text) + tokenize(" ".join([*s.speakers, *carried, chunk.section or ""])))
+        # A sentence opening with "They"/"He"/"Both" is read with the one before it: its
+        # meaning in context is the blend of the two (used when that scores higher).
+        self.context_rows = np.array(sorted(self.antecedent), dtype=np.int64)
+        if len(self.context_rows):
+            before_rows = np.array([self.antecedent[r][0] for r in self.context_rows], dtype=np.int64)
+            blend = self.vectors[self.context_rows] + CONTEXT_WEIGHT * self.vectors[before_rows]
+            self.context_vectors = blend / np.linalg.norm(blend, axis=1, keepdims=True).clip(1e-9)
+        else:
+            self.context_vectors = np.zeros((0, self.vectors.shape[1]), np.float32)
         self.bm25 = bm25s.BM25()
         if docs:
             self.bm25.index([d or ["_"] for d in docs], show_progress=False)
         self.token_sets = [set(tokenize(s.text)) for s in self.sentences]
+        # "They" stands for the people named before (kept apart: they are not the sentence's words)
+        self.carried_tokens = {row: set(tokenize(" ".join(self._carried(row)))) for row in self.antecedent}
         self.vocabulary: set[str] = set()
         self._by_initial: dict[str, list[str]] | None = None  # built on first fuzzy look-up
         self._named: dict[str, frozenset[str]] = {}
@@ -154,6 +183,41 @@ class Retriever:
         for entry in index.sources.values():
             self.stem_vocabulary.update(tokenize(entry.source.title))
         self.speakers = sorted({name for s in self.sentences for name in s.speakers})
+
+    def _antecedents(self) -> dict[int, list[int]]:
+        """Row of each anaphoric body sentence -> rows of the body sentences before it, nearest
+        first: one for "he"/"she"/"it", two for "they"/"both" (groups are often named earlier)."""
+        found: dict[int, list[int]] = {}
+        previous: dict[str, list[int]] = {}
+        for s in self.sentences:
+            if s.role not in ANSWER_ROLES:
+                continue
+            before = previous.setdefault(s.source_id, [])
+            anaphor = _ANAPHOR.match(s.text)
+            if before and anaphor:
+                found[s.row] = before[::-1][: 2 if anaphor.group("plural") else 1]
+            before.append(s.row)
+            del before[:-2]
+        return found
+
+    def _carried(self, row: int) -> list[str]:
+        """Names an anaphoric sentence refers back to."""
+        return [n for before in self.antecedent.get(row, []) for n in _names(self.sentences[before].text)]
+
+    def tokens_in_context(self, row: int) -> set[str]:
+        """The sentence's tokens plus the names an opening "they"/"he" refers back to."""
+        return self.token_sets[row] | self.carried_tokens.get(row, set())
+
+    def dense_scores(self, qv: np.ndarray, rows: np.ndarray | None = None) -> dict[int, float]:
+        """Cosine of each sentence in context, where context reads better than the sentence alone."""
+        if not len(self.context_rows):
+            return {}
+        scores = self.context_vectors @ qv
+        own = self.vectors[self.context_rows] @ qv
+        better = scores > own
+        if rows is not None:
+            better &= np.isin(self.context_rows, rows)
+        return {int(r): float(v) for r, v in zip(self.context_rows[better], scores[better], strict=True)}
 
     def embed_query(self, question: str) -> np.ndarray:
         """The question's unit vector."""
@@ -176,11 +240,14 @@ class Retriever:
         if not self.sentences:
             return Retrieval([], qv, timings)
         pool = np.array(rows if rows is not None else range(len(self.sentences)), dtype=np.int64)
+        in_context = self.dense_scores(qv, pool if rows is not None else None)
         if rows is None:
-            dense_top = [r for r, _ in self.index.search(qv, CANDIDATES)]
+            dense_scored = dict(self.index.search(qv, CANDIDATES))
         else:
             pool_scores = self.vectors[pool] @ qv
-            dense_top = [int(pool[i]) for i in np.argsort(-pool_scores)[:CANDIDATES]]
+            dense_scored = {int(pool[i]): float(pool_scores[i]) for i in np.argsort(-pool_scores)[:CANDIDATES]}
+        dense_scored.update(in_context)
+        dense_top = sorted(dense_scored, key=lambda r: -dense_scored[r])[:CANDIDATES]
         tokens = tokenize_with_pairs(question)
         lexical = self.bm25.get_scores(tokens) if tokens else np.zeros(len(self.sentences))
         pool_lex = lexical[pool]
@@ -194,15 +261,16 @@ class Retriever:
         # Rank fusion forgets how strong a match is; a sentence holding the question's rare
         # words or phrases outright should win, so the normalised scores count as well.
         top_lex = max((float(lexical[r]) for r in fused), default=0.0) or 1.0
+        dense = {row: in_context.get(row, float(self.vectors[row] @ qv)) for row in fused}
         for row in fused:
             fused[row] = (
                 RRF_WEIGHT * fused[row] * (RRF_K + 1) / 2
-                + float(self.vectors[row] @ qv)
+                + dense[row]
                 + LEXICAL_WEIGHT * float(lexical[row]) / top_lex
                 + DETAIL_BONUS * _detail_score(question, self.sentences[row].text, tokens)
             )
         hits = [
-            Hit(self.sentences[row], score, float(self.vectors[row] @ qv), float(lexical[row]))
+            Hit(self.sentences[row], score, dense[row], float(lexical[row]))
             for row, score in fused.items()
         ]
         hits = self._collapse(hits)

@@ -208,3 +208,25 @@ def test_an_office_answers_for_its_principal(real_service: QAService, tmp_path) 
         set(c.speakers) <= {"Lena Holt", "spokesperson for the premier"} for c in said.citations
     )
     assert not service.ask("What did the mayor's office say?").found
+
+
+def test_a_sentence_opening_with_they_answers_about_the_people_before_it(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
+    from bot.config import Settings
+
+    path = tmp_path / "evacuees.txt"
+    path.write_text(
+        "Evacuees wait out the fire\n\n"
+        "Thousands of residents left Ridgeford on Thursday as the fire approached.\n\n"
+        "\"We grabbed the dog and the photo albums,\" said Tom Becker, a retired teacher who left with his wife. "
+        "They spent the night in a school gymnasium in Halbrook, where the Red Cross set up 600 cots.\n\n"
+        "Fire chief Anna Lindqvist said the next two days would decide whether the town could be saved.\n",
+        encoding="utf-8",
+    )
+    service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
+    service.build(service.read_paths([path]))
+    answer = service.ask("Where did the Becker family sleep?")
+    assert answer.found, answer.answer
+    assert answer.answer.startswith("They spent the night in a school gymnasium")
+    _verify(service, answer)
+    said = service.ask("What did Tom Becker say?")
+    assert said.found and "dog" in said.answer and "gymnasium" not in said.answer

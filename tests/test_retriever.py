@@ -1,0 +1,69 @@
+"""Retriever details with the fake embedder: sentences read in context, place questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bot.service import QAService
+from index.retriever import Retriever, _detail_score
+
+STORY = (
+    "Families leave Ridgeford\n\n"
+    "Residents queued on the highway for hours on Thursday.\n\n"
+    "\"We grabbed the dog and the photo albums,\" said Tom Becker, a retired teacher who left with his wife. "
+    "They spent the night in a school gymnasium in Halbrook, the Red Cross said.\n\n"
+    "Fire chief Anna Lindqvist said the wind had changed. She said crews were ready. This fire is unusual.\n"
+)
+OTHER = "Port strike\n\nThey said the port would stay shut on Friday.\n"
+
+
+def _retriever(service: QAService, tmp_path: Path) -> Retriever:
+    (tmp_path / "story.txt").write_text(STORY, encoding="utf-8")
+    (tmp_path / "other.txt").write_text(OTHER, encoding="utf-8")
+    service.build(service.read_paths([tmp_path / "story.txt", tmp_path / "other.txt"]))
+    return service.answerer().retriever
+
+
+def _row(retriever: Retriever, start: str) -> int:
+    return next(s.row for s in retriever.sentences if s.text.startswith(start))
+
+
+def test_anaphoric_sentences_know_what_they_refer_back_to(fake_service: QAService, tmp_path: Path) -> None:
+    r = _retriever(fake_service, tmp_path)
+    they, quote, queued = _row(r, "They spent"), _row(r, "\"We grabbed"), _row(r, "Residents queued")
+    assert r.antecedent[they] == [quote, queued]  # "they": the two sentences before, nearest first
+    assert r.antecedent[_row(r, "She said")] == [_row(r, "Fire chief")]  # "she": the one before
+    assert _row(r, "This fire") not in r.antecedent  # "this" is a determiner here, not a reference
+    assert _row(r, "They said the port") not in r.antecedent  # nothing before it in its own source
+    assert {"tom", "becker"} <= r.tokens_in_context(they)
+    assert "becker" not in r.token_sets[they]  # the sentence's own words stay its own
+
+
+def test_a_sentence_is_scored_in_context_only_where_that_reads_better(
+    fake_service: QAService, tmp_path: Path
+) -> None:
+    r = _retriever(fake_service, tmp_path)
+    they, quote = _row(r, "They spent"), _row(r, "\"We grabbed")
+    about_becker = r.vectors[quote]
+    scores = r.dense_scores(about_becker)
+    assert scores[they] > float(r.vectors[they] @ about_becker)
+    about_gym = r.vectors[they]
+    assert they not in r.dense_scores(about_gym)  # alone it matches better: its own score stands
+    assert r.dense_scores(about_becker, np.array([quote])) == {}  # restricted to other rows
+
+
+def test_names_carried_into_a_sentence_do_not_make_its_speaker_theirs(
+    fake_service: QAService, tmp_path: Path
+) -> None:
+    r = _retriever(fake_service, tmp_path)
+    assert "Red Cross" in r.sentences[_row(r, "They spent")].speakers
+    assert "Red Cross" not in r.speakers_named("Tom Becker")
+
+
+def test_where_questions_want_a_place() -> None:
+    assert _detail_score("Where did they sleep?", "They slept in a school gymnasium.", []) == 1.0
+    assert _detail_score("Where did they sleep?", "They stayed near Halbrook.", []) == 1.0
+    assert _detail_score("Where did they sleep?", "They slept well, the Red Cross said.", []) == 0.0
+    assert _detail_score("What did they do?", "They slept in Halbrook.", []) == 0.0
