@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.config import AnswerSettings
-from index.query import SpeakerQuestion, speaker_question, tokenize
+from index.query import SpeakerQuestion, role_question, speaker_question, tokenize
 from index.retriever import Retriever
 from index.types import ANSWER_ROLES, Hit
 
@@ -81,8 +81,15 @@ class Answerer:
         k = top_k or self.settings.top_k
         timings: dict[str, float] = {}
         asked = speaker_question(question)
+        role = role_question(question)
+        named_role = self.retriever.rows_naming_role(role) if role and asked is None else []
         if asked is not None:
             answer = self._speaker_answer(question, asked, k, timings)
+        elif named_role:
+            # "Who is Ukraine's foreign minister?": the sentences that name whoever holds it
+            retrieval = self.retriever.search(question, k, rows=named_role)
+            timings.update(retrieval.timings_ms)
+            answer = self._compose(question, self._pick(retrieval.hits))
         else:
             answer = self._general_answer(question, k, timings)
         timings["total"] = (time.perf_counter() - started) * 1000

@@ -151,6 +151,7 @@ SPEAKS_FOR = frozenset(
     lawyers attorney representative office official officials source sources secretary team
     campaign camp""".split()
 )
+_TITLE_STEMS = frozenset(_stem(w) for w in TITLE_WORDS)
 TITLE_HINTS = TITLE_WORDS | frozenset("the german russian ukrainian us british un".split())
 
 
@@ -186,3 +187,50 @@ def name_matches(query_name: str, speaker: str) -> bool:
         return True
     core = [w for w in q if w not in TITLE_HINTS] or q
     return all(any(word_match(w, t) for t in s) for w in core)
+
+
+_ROLE_QUESTION = re.compile(r"^\s*who(?:’s|'s|\s+is|\s+was|\s+are|\s+were)\s+(?P<role>[^?]+?)\s*\??\s*$", re.IGNORECASE)
+
+
+def role_question(question: str) -> str | None:
+    """The role asked about in "Who is Ukraine's foreign minister?" (not "Who is Anna Lindqvist?")."""
+    match = _ROLE_QUESTION.match(question)
+    if not match:
+        return None
+    role = match.group("role")
+    return role if any(_stem(w) in _TITLE_STEMS for w in words(role)) else None
+
+
+def role_variants(role: str) -> list[list[str]]:
+    """Ways a news text writes a role, as folded word sequences: "the spokesman for the UN" ->
+    "un spokesman", "united nations spokesman", "spokesman for the un", "un s spokesman", ...
+    ("s" is a possessive: words() splits "UN's" into "un", "s")."""
+    w = words(role)
+    while w and w[0] in ("the", "a", "an"):
+        w = w[1:]
+    org: list[str] = []
+    title: list[str] = []
+    for i, word in enumerate(w):
+        if word == "s" and i:  # "Ukraine's foreign minister"
+            org, title = w[:i], w[i + 1 :]
+            break
+        if word in ("of", "for", "at") and i:  # "the director of the hospital"
+            title, org = w[:i], [x for x in w[i + 1 :] if x not in ("the", "a", "an")]
+            break
+    else:
+        k = next((i for i, x in enumerate(w) if _stem(x) in _TITLE_STEMS), 0)  # "the UN spokesman"
+        org, title = w[:k], w[k:]
+    if not org or not title:
+        return [w] if w else []
+    orgs = [org]
+    joined = " ".join(org)
+    for long, short in _BODY_ALIASES.items():
+        if joined == short:
+            orgs.append(long.split())
+        elif joined == long:
+            orgs.append(short.split())
+    variants: list[list[str]] = []
+    for o in orgs:
+        variants += [o + title, o + ["s"] + title, title + ["of", "the"] + o, title + ["for", "the"] + o,
+                     title + ["of"] + o, title + ["for"] + o, title + ["at", "the"] + o]
+    return variants

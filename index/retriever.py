@@ -18,6 +18,7 @@ from index.query import (
     canonical_name,
     fold,
     name_matches,
+    role_variants,
     tokenize,
     tokenize_with_pairs,
     word_match,
@@ -79,6 +80,7 @@ def _names(sentence: str) -> list[str]:
     return [m.group(0) for m in _NAME_WORD.finditer(sentence) if fold(m.group(0)) not in STOPWORDS]
 
 
+_PERSON = r"(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+)?[A-Z][\w’'\-]+(?:[ \t]+[A-Z][\w’'\-]+)+"
 _OFFICE_OF = re.compile(r"^(?P<principal>.+?)(?:’s|'s|’)\s+(?P<noun>[\w-]+)$")
 _APPOSITIVE = re.compile(r"\s*,\s*(?:a|an|the|of|who|from)\b")
 _WHO_Q = re.compile(r"^\s*who\b|\bwhich (?:person|official|minister|leader)\b", re.IGNORECASE)
@@ -349,6 +351,19 @@ class Retriever:
             if all(w in lead or any(v.startswith(w[:5]) for v in lead if len(w) >= 5) for w in wanted):
                 return True
         return False
+
+    def rows_naming_role(self, role: str) -> list[int]:
+        """Rows of body sentences that name whoever holds the role: "Ukraine's Foreign Minister
+        Dmytro Kuleba", "UN spokesman Stephane Dujarric", "Samuel Osei, the hospital's director"."""
+        patterns = []
+        for variant in role_variants(role):
+            phrase = r"\b(?i:" + r"[\W_]+".join(re.escape(w) for w in variant) + r")\b"
+            patterns.append(re.compile(phrase + r",?[ \t]+" + _PERSON))
+            patterns.append(re.compile(_PERSON + r",[ \t]+(?:(?i:the|a|an)[ \t]+)?" + phrase))
+        return [
+            s.row for s in self.sentences
+            if s.role in ANSWER_ROLES and any(p.search(s.text) for p in patterns)
+        ]
 
     def resolve_descriptions(self, phrase: str) -> list[str]:
         """'the Ukrainian ambassador to the UK' -> the speakers of sentences that describe them so,

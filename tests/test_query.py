@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.query import name_matches, speaker_question, tokenize
+from index.query import name_matches, role_question, role_variants, speaker_question, tokenize
 
 
 @pytest.mark.parametrize(
@@ -61,3 +61,25 @@ def test_tokenize_folds_case_accents_numbers_and_inflections() -> None:
     assert tokenize("Kyiv’s officials") == tokenize("kyiv official")
     assert tokenize("Stéphane") == tokenize("stephane")
     assert tokenize("what did the") == []
+
+
+@pytest.mark.parametrize(
+    "question, role",
+    [
+        ("Who is Ukraine's foreign minister?", "Ukraine's foreign minister"),
+        ("who's the spokesman for the UN", "the spokesman for the UN"),
+        ("Who was the director of the hospital?", "the director of the hospital"),
+        ("Who is Anna Lindqvist?", None),  # a name, not a role
+        ("Who declared a state of emergency?", None),
+    ],
+)
+def test_role_questions(question: str, role: str | None) -> None:
+    assert role_question(question) == role
+
+
+def test_role_variants_cover_how_news_writes_a_role() -> None:
+    un = {" ".join(v) for v in role_variants("the spokesman for the UN")}
+    assert {"un spokesman", "united nations spokesman", "spokesman for the un"} <= un
+    hospital = {" ".join(v) for v in role_variants("the hospital's director")}
+    assert {"hospital s director", "director of the hospital", "hospital director"} <= hospital
+    assert role_variants("the minister") == [["minister"]]

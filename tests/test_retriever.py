@@ -67,3 +67,25 @@ def test_where_questions_want_a_place() -> None:
     assert _detail_score("Where did they sleep?", "They stayed near Halbrook.", []) == 1.0
     assert _detail_score("Where did they sleep?", "They slept well, the Red Cross said.", []) == 0.0
     assert _detail_score("What did they do?", "They slept in Halbrook.", []) == 0.0
+
+
+def test_rows_naming_a_role_find_every_way_it_is_written(fake_service: QAService, tmp_path: Path) -> None:
+    (tmp_path / "roles.txt").write_text(
+        "Talks resume\n\n"
+        "Guterres spoke to Ukraine’s Foreign Minister Dmytro Kuleba on Monday, UN spokesman Stephane Dujarric said. "
+        "A UN spokesman said the talks would go on. "
+        "The hospital's director, Samuel Osei, said no one was hurt. "
+        "Priya Raman, the port's harbour master, said ships were waiting.\n",
+        encoding="utf-8",
+    )
+    fake_service.build(fake_service.read_paths([tmp_path / "roles.txt"]))
+    r = fake_service.answerer().retriever
+
+    def naming(role: str) -> list[str]:
+        return [r.sentences[row].text[:12] for row in r.rows_naming_role(role)]
+
+    assert naming("Ukraine's foreign minister") == ["Guterres spo"]  # curly apostrophe in the text
+    assert naming("the spokesman for the United Nations") == ["Guterres spo"]  # not "A UN spokesman said"
+    assert naming("the director of the hospital") == ["The hospital"]
+    assert naming("the harbour master of the port") == ["Priya Raman,"]
+    assert naming("the mayor") == []
