@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.config import AnswerSettings
-from index.query import SpeakerQuestion, role_question, speaker_question, tokenize
+from index.query import SpeakerQuestion, name_runs, role_question, speaker_question, tokenize, without_measure_word
 from index.retriever import Retriever
 from index.types import ANSWER_ROLES, Hit
 
@@ -96,14 +96,18 @@ class Answerer:
         return Answer(answer.question, answer.answer, answer.found, answer.citations, timings, answer.closest)
 
     def _general_answer(self, question: str, k: int, timings: dict[str, float]) -> Answer:
-        retrieval = self.retriever.search(question, k)
+        sources = self.retriever.sources_naming(question)
+        retrieval = self.retriever.search(question, k, rows=self.retriever.rows_of(sources))
         timings.update(retrieval.timings_ms)
         hits = retrieval.hits
         unknown = self.retriever.unknown_names(question)
         if unknown:
             missing = ", ".join(unknown)
             return self._not_found(question, hits[:3], f"I couldn't find {missing} in the indexed sources.")
-        if not hits or not self._relevant(question, hits[0], self.retriever.unseen_words(question)):
+        unseen = self.retriever.unseen_words(question)
+        # words that the sources naming the question's names lack ("weather" for "the weather in Carden")
+        unseen_there = self.retriever.unseen_words(question, sources) if sources is not None else []
+        if not hits or not self._relevant(question, hits[0], unseen, unseen_there):
             return self._not_found(question, hits[:3], NOT_FOUND)
         return self._compose(question, self._pick(hits))
 
@@ -176,8 +180,9 @@ class Answerer:
         names = self.retriever.speakers_named(asked.who) or {asked.who}
         mentioning = {row for name in names for row in self.retriever.rows_mentioning(name)}
         hits = [
-            Hit(h.sentence, h.score + SPEAKER_BONUS * (h.sentence.row in spoken)
-                + MENTION_BONUS * (h.sentence.row in mentioning), h.dense, h.lexical)
+            Hit(h.sentence, h.score + (SPEAKER_BONUS if h.sentence.row in spoken
+                                       else MENTION_BONUS if h.sentence.row in mentioning else 0.0),
+                h.dense, h.lexical)
             for h in retrieval.hits
         ]
         hits.sort(key=lambda h: -h.score)
@@ -193,20 +198,30 @@ class Answerer:
                                             and h.sentence.speakers[0] != lead[0])]
         return self._compose(question, self._pick(hits))
 
-    def _relevant(self, question: str, top: Hit, unseen: list[str] | None = None) -> bool:
+    def _relevant(
+        self, question: str, top: Hit, unseen: list[str] | None = None, unseen_there: list[str] | None = None
+    ) -> bool:
         """Abstain unless the best sentence is close in meaning or shares the question's key words.
 
         A question with words that no source contains ("population", "restaurants") needs a
         clearly closer match: the sources may mention Lviv without answering about its population.
+        Words missing only from the sources that hold the question's names need a closer match too.
         """
-        q = set(tokenize(question))
-        overlap = len(q & self.retriever.tokens_in_context(top.sentence.row)) / len(q) if q else 0.0
+        q = set(tokenize(without_measure_word(question)))
+        tokens = self.retriever.tokens_in_context(top.sentence.row)
+        overlap = len(q & tokens) / len(q) if q else 0.0
         floor = self.settings.min_similarity
         if unseen:
             share = len(unseen) / max(1, len(q))
             if top.dense >= floor + 0.2:
                 return True
+            named = set(tokenize(" ".join(w for run in name_runs(question) for w in run)))
+            asked = q - named - set(tokenize(" ".join(unseen)))
+            if share <= 0.34 and asked and asked <= tokens and top.dense >= floor:
+                return True  # all the other words, beyond names, are there ("Which court did Judge X sit on?")
             return share <= 0.34 and top.dense >= floor + 0.1 and overlap >= 0.33
+        if unseen_there and overlap < 0.66:
+            return top.dense >= floor + 0.1
         if overlap >= 0.66 and top.dense >= floor - 0.15:
             return True  # nearly every key word of the question is in the sentence
         if top.dense >= floor + 0.1:

@@ -26,7 +26,8 @@ QUESTION_WORDS = frozenset("what who whom whose when where why how which did doe
 _SPEECH = (
     r"say|said|tell|told|think|thought|argue|warn|announce|urge|suggest|claim|respond|react|reply|"
     r"add|propose|believe|advise|describe|call|ask|express|predict|make of|vow|"
-    r"promise|pledge|deny|accuse|welcome|stress|insist|note|explain|confirm|report|hope"
+    r"promise|pledge|deny|accuse|welcome|stress|insist|note|explain|confirm|report|hope|write|wrote|"
+    r"fear|worry|expect|want|find|found|rule|conclude|decide|recommend|criticise|criticize"
 )
 _SPEAKER_PATTERNS = [
     re.compile(
@@ -75,13 +76,27 @@ def tokenize(text: str) -> list[str]:
     return [_stem(w) for w in words(text) if w not in STOPWORDS]
 
 
+_HOW_ADJECTIVE = re.compile(
+    r"\bhow\s+(?:long|far|big|large|old|deep|high|tall|wide|heavy|strong|fast|often|soon|close|severe|bad)\b",
+    re.IGNORECASE,
+)
+
+
+def without_measure_word(question: str) -> str:
+    """The question without the measure word of "how long/far/big": "How long is the ruling?"
+    asks about the ruling, not about anything long."""
+    return _HOW_ADJECTIVE.sub("how", question)
+
+
 def tokenize_with_pairs(text: str) -> list[str]:
     """Tokens plus adjacent pairs ("foreign_minist"), so phrases and names outrank scattered words."""
     tokens = tokenize(text)
     return tokens + [f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False)]
 
 
-_SAY_VERBS = frozenset({"say", "said", "tell", "told", "add", "state", "reply", "respond", "react", "comment"})
+_SAY_VERBS = frozenset(
+    {"say", "said", "tell", "told", "add", "state", "reply", "respond", "react", "comment", "write", "wrote"}
+)
 _SAID_NOUNS = frozenset({"message", "statement", "comment", "comments", "remarks", "words", "answer", "reply"})
 _TOPIC = re.compile(r"^(?:about|on|regarding|concerning|of)\s+(?P<topic>.+)$", re.IGNORECASE)
 
@@ -171,6 +186,14 @@ def _canonical_words(name: str) -> tuple[str, ...]:
     return tuple(joined.split())
 
 
+def spellings(word: str) -> list[list[str]]:
+    """The word and the other ways of writing the body it names: "us" -> us, united states, usa, america, ..."""
+    short = canonical_name(word)
+    forms = [[word], short.split()]
+    forms += [long.split() for long, s in _BODY_ALIASES.items() if s == short]
+    return forms
+
+
 def canonical_name(name: str) -> str:
     """Folded name with common short forms unified ("the United States" -> "us")."""
     return " ".join(w for w in _canonical_words(name) if w not in ("the", "a", "an"))
@@ -234,3 +257,18 @@ def role_variants(role: str) -> list[list[str]]:
         variants += [o + title, o + ["s"] + title, title + ["of", "the"] + o, title + ["for", "the"] + o,
                      title + ["of"] + o, title + ["for"] + o, title + ["at", "the"] + o]
     return variants
+
+
+def name_runs(question: str) -> list[list[str]]:
+    """Runs of capitalised words past the question's first word: [["Judge", "Castellano"], ["Carden"]]."""
+    runs: list[list[str]] = []
+    previous_capital = False
+    for i, token in enumerate(re.findall(r"[A-Za-zÀ-ÿ][\w’'\-]*", question)):
+        capital = i > 0 and token[:1].isupper() and fold(token) != "i"
+        if capital:
+            if previous_capital:
+                runs[-1].append(token)
+            else:
+                runs.append([token])
+        previous_capital = capital
+    return runs

@@ -18,9 +18,12 @@ from index.query import (
     canonical_name,
     fold,
     name_matches,
+    name_runs,
     role_variants,
+    spellings,
     tokenize,
     tokenize_with_pairs,
+    without_measure_word,
     word_match,
     words,
 )
@@ -52,10 +55,15 @@ _QUANTITY_Q = re.compile(
 )
 _MEASURE_Q = re.compile(r"\bhow (?:far|long|tall|high|deep|wide|heavy|fast|big|large|old)\b", re.IGNORECASE)
 _MEASURE = re.compile(
-    r"\d[\d,.]*\s?(?:km|kilometres?|kilometers?|m|metres?|meters?|miles?|feet|ft|kg|tonnes?|tons?|hours?|minutes?|"
-    r"days?|weeks?|months?|years?(?: old)?|mph|km/h|%|percent|degrees?)\b",
+    r"\d[\d,.]*[\s-]?(?:km|kilometres?|kilometers?|m|cm|mm|metres?|meters?|miles?|feet|foot|ft|inch(?:es)?|kg|"
+    r"tonnes?|tons?|litres?|liters?|seconds?|hours?|minutes?|days?|weeks?|months?|years?(?: old)?|mph|km/h|%|"
+    r"percent|per cent|degrees?|pages?|words?|storeys?|stories|floors?|C|F)\b",
     re.IGNORECASE,
 )
+_MONEY_Q = re.compile(r"\bhow much\b.*\b(?:worth|cost|costs|pay|paid|price|value|spend|spent|owe|raise|fee)\b"
+                      r"|\bwhat (?:price|fee|sum|amount)\b", re.IGNORECASE)
+_MONEY = re.compile(r"[$€£¥]\s?\d|\d[\d,.]*\s?(?:million|billion|bn|m|k)?\s?(?:dollars?|euros?|pounds?|yen|yuan|"
+                    r"rupees?|francs?|USD|EUR|GBP)\b", re.IGNORECASE)
 _TIME_Q = re.compile(r"\bwhen\b|\bwhat (?:day|date|year|time|month)\b", re.IGNORECASE)
 _PLACE_Q = re.compile(r"^\s*where\b|\bwhat (?:place|city|town|country|region)\b", re.IGNORECASE)
 _PLACE = re.compile(r"\b(?:in|at|near|outside|inside|to|from|into)\s+(?:the\s+)?(?:[A-Z]\w+|(?:a|an)\s+\w+)")
@@ -97,6 +105,8 @@ def _detail_score(question: str, sentence: str, question_tokens: list[str]) -> f
     """
     if _MEASURE_Q.search(question):
         return 2.0 if _MEASURE.search(sentence) else 1.0 if _NUMBER.search(sentence) else 0.0
+    if _MONEY_Q.search(question):
+        return 2.0 if _MONEY.search(sentence) else 1.0 if _NUMBER.search(sentence) else 0.0
     if _QUANTITY_Q.search(question):
         wanted = set(question_tokens)
         counted = any(set(tokenize(m.group(2))) & wanted for m in _COUNTED.finditer(sentence))
@@ -133,6 +143,13 @@ def _who_score(question: str, sentence: str, wanted: set[str]) -> float:
         elif name_words and name_words <= asked and _APPOSITIVE.match(sentence[match.end():]):
             best = 2.0
     return best
+
+
+def _in_vocabulary(word: str, vocabulary: set[str]) -> bool:
+    """The word, an alias of it (us/united states) or a spelling variant is in the vocabulary."""
+    if any(all(w in vocabulary for w in form) for form in spellings(word)):
+        return True
+    return len(word) >= 5 and any(word_match(word, v) for v in vocabulary if v[:1] == word[:1])
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -181,6 +198,14 @@ class Retriever:
         for entry in index.sources.values():
             self.vocabulary.update(words(entry.source.text))
             self.vocabulary.update(words(entry.source.title))
+        self.source_stems: dict[str, set[str]] = {
+            sid: set(tokenize(entry.source.title)) for sid, entry in index.sources.items()
+        }
+        for s in self.sentences:
+            self.source_stems[s.source_id] |= self.token_sets[s.row]
+        self.source_words = {
+            sid: set(words(entry.source.text)) | set(words(entry.source.title)) for sid, entry in index.sources.items()
+        }
         self.stem_vocabulary: set[str] = set().union(*self.token_sets) if self.token_sets else set()
         for entry in index.sources.values():
             self.stem_vocabulary.update(tokenize(entry.source.title))
@@ -250,7 +275,7 @@ class Retriever:
             dense_scored = {int(pool[i]): float(pool_scores[i]) for i in np.argsort(-pool_scores)[:CANDIDATES]}
         dense_scored.update(in_context)
         dense_top = sorted(dense_scored, key=lambda r: -dense_scored[r])[:CANDIDATES]
-        tokens = tokenize_with_pairs(question)
+        tokens = tokenize_with_pairs(without_measure_word(question))
         lexical = self.bm25.get_scores(tokens) if tokens else np.zeros(len(self.sentences))
         pool_lex = lexical[pool]
         lex_top = [int(pool[i]) for i in np.argsort(-pool_lex)[:CANDIDATES] if pool_lex[i] > 0]
@@ -416,18 +441,8 @@ class Retriever:
 
     def unknown_names(self, question: str) -> list[str]:
         """Capitalised names (past the question's first word) that no source contains."""
-        runs: list[list[str]] = []
-        previous_capital = False
-        for i, token in enumerate(re.findall(r"[A-Za-zÀ-ÿ][\w’'\-]*", question)):
-            capital = i > 0 and token[:1].isupper() and fold(token) != "i"
-            if capital:
-                if previous_capital:
-                    runs[-1].append(token)
-                else:
-                    runs.append([token])
-            previous_capital = capital
         unknown = []
-        for run in runs:
+        for run in name_runs(question):
             if any(self.mentioned(t) for t in run):
                 continue
             # A lone unknown adjective of nationality ("American") may still be answerable.
@@ -436,12 +451,35 @@ class Retriever:
             unknown.append(" ".join(run))
         return unknown
 
-    def unseen_words(self, question: str) -> list[str]:
-        """Content words of the question that appear in no source (after stemming and spelling slack)."""
+    def sources_naming(self, question: str) -> set[str] | None:
+        """The sources that contain every name in the question ("the weather in Carden": only an
+        article that mentions Carden can answer), or None when that does not narrow things."""
+        allowed: set[str] | None = None
+        for run in name_runs(question):
+            parts = [w for t in run for w in words(t) if w not in TITLE_WORDS and len(w) > 1]
+            if not parts or (len(run) == 1 and _DEMONYM.search(run[0])) or not self.mentioned(" ".join(run)):
+                continue
+            having = {sid for sid, vocab in self.source_words.items() if all(_in_vocabulary(w, vocab) for w in parts)}
+            allowed = having if allowed is None else allowed & having
+        if not allowed or len(allowed) == len(self.source_words):
+            return None
+        return allowed
+
+    def rows_of(self, sources: set[str] | None) -> list[int] | None:
+        """Rows of sentences from these sources (None: all)."""
+        return None if sources is None else [s.row for s in self.sentences if s.source_id in sources]
+
+    def unseen_words(self, question: str, sources: set[str] | None = None) -> list[str]:
+        """Content words of the question that appear in no source, or in none of ``sources``
+        (after stemming and spelling slack)."""
+        stems = self.stem_vocabulary if sources is None else set().union(*(self.source_stems[s] for s in sources))
         unseen = []
         for word in tokenize(question):
-            if word in self.stem_vocabulary or word in QUESTION_WORDS or len(word) < 3:
+            if word in stems or word in QUESTION_WORDS or len(word) < 3:
                 continue
-            if not self.mentioned(word):
-                unseen.append(word)
+            if sources is None and self.mentioned(word):
+                continue
+            if sources is not None and any(_in_vocabulary(word, self.source_words[s]) for s in sources):
+                continue
+            unseen.append(word)
         return unseen

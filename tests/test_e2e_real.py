@@ -232,3 +232,24 @@ def test_a_sentence_opening_with_they_answers_about_the_people_before_it(real_se
     _verify(service, answer)
     said = service.ask("What did Tom Becker say?")
     assert said.found and "dog" in said.answer and "gymnasium" not in said.answer
+
+
+def test_a_named_place_limits_the_answer_to_the_articles_about_it(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
+    """"The weather in Carden": another article's weather forecast is no answer."""
+    from bot.config import Settings
+
+    (tmp_path / "fares.txt").write_text(
+        "Bus fares double\n\nTicket prices on the route between Carden and Lisle have doubled since 2019, "
+        "consumer group FairFare said.\n\n\"Passengers are paying twice as much,\" director Ines Moreau wrote "
+        "in a report.\n", encoding="utf-8")
+    (tmp_path / "storm.txt").write_text(
+        "Storm warning\n\nThe national weather agency forecast heavy rain and strong winds for Halbrook on "
+        "Saturday.\n", encoding="utf-8")
+    service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
+    service.build(service.read_paths([tmp_path / "fares.txt", tmp_path / "storm.txt"]))
+    assert not service.ask("What is the weather in Carden?").found
+    halbrook = service.ask("What is the weather forecast for Halbrook?")
+    assert halbrook.found and "heavy rain" in halbrook.answer
+    written = service.ask("What did Ines Moreau write?")
+    assert written.found and "twice as much" in written.answer
+    assert written.citations[0].speakers == ["Ines Moreau"]

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from index.query import name_matches, role_question, role_variants, speaker_question, tokenize
+from index.query import (
+    name_matches,
+    role_question,
+    role_variants,
+    speaker_question,
+    tokenize,
+    without_measure_word,
+)
 
 
 @pytest.mark.parametrize(
@@ -18,6 +25,8 @@ from index.query import name_matches, role_question, role_variants, speaker_ques
         ("According to the White House, what did the leaders discuss?", "White House", "what did the leaders discuss"),
         ("What has the British government said?", "British government", ""),
         ("What does Raman think will happen?", "Raman", "will happen"),
+        ("What did the judge write?", "judge", ""),
+        ("What did the judge fear would happen to travellers?", "judge", "would happen to travellers"),
     ],
 )
 def test_speaker_questions_are_recognised(question: str, who: str, rest: str) -> None:
@@ -25,6 +34,17 @@ def test_speaker_questions_are_recognised(question: str, who: str, rest: str) ->
     assert asked is not None
     assert asked.who == who
     assert asked.rest == rest
+
+
+def test_written_words_are_their_own_words_but_fears_may_be_reported() -> None:
+    written, feared = speaker_question("What did the judge write?"), speaker_question("What did the judge fear?")
+    assert written is not None and written.strict
+    assert feared is not None and not feared.strict
+
+
+def test_the_measure_word_of_how_questions_is_not_a_topic() -> None:
+    assert tokenize(without_measure_word("How long is the ruling?")) == ["rule"]
+    assert tokenize(without_measure_word("How many long queues formed?")) == ["long", "queue", "form"]
 
 
 @pytest.mark.parametrize(

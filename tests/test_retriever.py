@@ -89,3 +89,23 @@ def test_rows_naming_a_role_find_every_way_it_is_written(fake_service: QAService
     assert naming("the director of the hospital") == ["The hospital"]
     assert naming("the harbour master of the port") == ["Priya Raman,"]
     assert naming("the mayor") == []
+
+
+def test_how_much_wants_money_and_how_long_wants_a_measure() -> None:
+    question = "How much was the merger worth?"
+    assert _detail_score(question, "A judge blocked the $4.2 billion merger.", []) == 2.0
+    assert _detail_score(question, "The fee is 150 million dollars.", []) == 2.0
+    assert _detail_score(question, "The deal must close by June 30.", []) == 1.0
+    assert _detail_score("How long is the ruling?", "She wrote a 64-page ruling.", []) == 2.0
+
+
+def test_names_in_a_question_narrow_it_to_the_sources_that_hold_them(
+    fake_service: QAService, tmp_path: Path
+) -> None:
+    r = _retriever(fake_service, tmp_path)
+    story = {s.source_id for s in r.sentences if s.text.startswith("Residents queued")}
+    assert r.sources_naming("Where is Halbrook?") == story
+    assert r.sources_naming("What did the port do?") is None  # no names: no narrowing
+    assert r.sources_naming("Is it American?") is None  # a lone nationality adjective does not narrow
+    assert "port" in r.unseen_words("Is the port in Halbrook?", story)  # only the other source has it
+    assert "port" not in r.unseen_words("Is the port in Halbrook?")
