@@ -13,7 +13,7 @@ from index.retriever import Retriever
 from index.types import ANSWER_ROLES, Hit
 
 NOT_FOUND = "I couldn't find that in the indexed sources."
-SPEAKER_BONUS = 0.1  # on the fused score, for sentences the asked-about speaker said
+SPEAKER_BONUS = 0.15  # on the fused score, for sentences the asked-about speaker said
 MENTION_BONUS = 0.05  # for sentences that name them
 
 
@@ -178,7 +178,7 @@ class Answerer:
         timings.update(retrieval.timings_ms)
         spoken = set(rows)
         names = self.retriever.speakers_named(asked.who) or {asked.who}
-        mentioning = {row for name in names for row in self.retriever.rows_mentioning(name)}
+        mentioning = {row for name in [*names, asked.who] for row in self.retriever.rows_mentioning(name)}
         hits = [
             Hit(h.sentence, h.score + (SPEAKER_BONUS if h.sentence.row in spoken
                                        else MENTION_BONUS if h.sentence.row in mentioning else 0.0),
@@ -186,11 +186,11 @@ class Answerer:
             for h in retrieval.hits
         ]
         hits.sort(key=lambda h: -h.score)
+        related = [h for h in hits if h.sentence.row in spoken or h.sentence.row in mentioning]
+        if related and self._relevant(question, related[0]):
+            hits = related  # the question is about X: not someone else's words, nor padding about them
         if not hits or not self._relevant(question, hits[0]):
             return self._not_found(question, hits[:3], NOT_FOUND)
-        related = [h for h in hits if h.sentence.row in spoken or h.sentence.row in mentioning]
-        if hits[0] in related:
-            hits = related  # don't pad an answer about X with sentences about someone else
         lead = hits[0].sentence.speakers[:1]
         if len(names) > 1 and lead and lead[0] in names:
             # "the mayor" names two people: keep to the one the best sentence is about

@@ -253,3 +253,23 @@ def test_a_named_place_limits_the_answer_to_the_articles_about_it(real_service: 
     written = service.ask("What did Ines Moreau write?")
     assert written.found and "twice as much" in written.answer
     assert written.citations[0].speakers == ["Ines Moreau"]
+
+
+def test_what_someone_feared_comes_from_them_not_a_closer_sounding_neighbour(
+    real_service: QAService, tmp_path  # noqa: ANN001
+) -> None:
+    from bot.config import Settings
+
+    (tmp_path / "merger.txt").write_text(
+        "Court blocks bus merger\n\n"
+        "A federal judge blocked the merger of the two largest bus operators, ruling that it would leave "
+        "passengers with fewer choices and higher fares.\n\n"
+        "\"On many routes, passengers would be left with a single operator,\" Judge Laura Castellano wrote.\n\n"
+        "\"We believe the court has misunderstood how people travel today,\" chief executive Marcus Feld said.\n",
+        encoding="utf-8")
+    service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
+    service.build(service.read_paths([tmp_path / "merger.txt"]))
+    answer = service.ask("What did the judge fear would happen to travellers?")
+    assert answer.found and "Feld" not in answer.answer
+    assert "single operator" in answer.answer or "higher fares" in answer.answer
+    _verify(service, answer)
