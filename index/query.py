@@ -82,6 +82,18 @@ _HOW_ADJECTIVE = re.compile(
 )
 
 
+_MEASURE_NOUNS = {
+    "long": "length", "far": "distance", "big": "size", "large": "size", "old": "age", "deep": "depth",
+    "high": "height", "tall": "height", "wide": "width", "heavy": "weight", "fast": "speed",
+}
+
+
+def measure_nouns(question: str) -> list[str]:
+    """The noun a "how deep/far/old" question asks for ("depth"), which the answer often uses."""
+    return [_MEASURE_NOUNS[m.group(0).split()[-1].lower()] for m in _HOW_ADJECTIVE.finditer(question)
+            if m.group(0).split()[-1].lower() in _MEASURE_NOUNS]
+
+
 def without_measure_word(question: str) -> str:
     """The question without the measure word of "how long/far/big": "How long is the ruling?"
     asks about the ruling, not about anything long."""

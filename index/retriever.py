@@ -17,6 +17,7 @@ from index.query import (
     TITLE_WORDS,
     canonical_name,
     fold,
+    measure_nouns,
     name_matches,
     name_runs,
     role_variants,
@@ -275,7 +276,7 @@ class Retriever:
             dense_scored = {int(pool[i]): float(pool_scores[i]) for i in np.argsort(-pool_scores)[:CANDIDATES]}
         dense_scored.update(in_context)
         dense_top = sorted(dense_scored, key=lambda r: -dense_scored[r])[:CANDIDATES]
-        tokens = tokenize_with_pairs(without_measure_word(question))
+        tokens = tokenize_with_pairs(without_measure_word(question)) + tokenize(" ".join(measure_nouns(question)))
         lexical = self.bm25.get_scores(tokens) if tokens else np.zeros(len(self.sentences))
         pool_lex = lexical[pool]
         lex_top = [int(pool[i]) for i in np.argsort(-pool_lex)[:CANDIDATES] if pool_lex[i] > 0]
