@@ -8,7 +8,15 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.config import AnswerSettings
-from index.query import SpeakerQuestion, name_runs, role_question, speaker_question, tokenize, without_measure_word
+from index.query import (
+    SpeakerQuestion,
+    generic_topic,
+    name_runs,
+    role_question,
+    speaker_question,
+    tokenize,
+    without_measure_word,
+)
 from index.retriever import Retriever
 from index.types import ANSWER_ROLES, Hit
 
@@ -133,7 +141,7 @@ class Answerer:
         retrieval = self.retriever.search(question, k, rows=rows)
         timings.update(retrieval.timings_ms)
         hits = retrieval.hits
-        if topic:
+        if topic and not generic_topic(topic):
             topic_vector = self.retriever.embed_query(topic)
             closest = max(float(self.retriever.vectors[h.sentence.row] @ topic_vector) for h in hits)
             topic_words = set(tokenize(topic))

@@ -18,7 +18,8 @@ STOPWORDS = frozenset(
     own same she should so some such than that the their theirs them themselves then there these
     they this those through to too under until up very was we were what when where which while who
     whom why will with would you your yours yourself yourselves s t don also said say says tell told
-    according many much""".split()
+    according many much anyone anybody anything someone somebody something everyone everybody
+    everything ever""".split()
 )
 _STEMMER = snowballstemmer.stemmer("english")
 QUESTION_WORDS = frozenset("what who whom whose when where why how which did does do is are was were".split())
@@ -59,10 +60,23 @@ def fold(text: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
-    """Snowball (Porter 2) stem: announce/announced/announcing -> announc."""
-    if len(word) <= 3 or word.isdigit():
+    """Snowball (Porter 2) stem: announce/announced/announcing -> announc; words of one family
+    that the stemmer keeps apart (died/death, injured/injuries, children/child) share one."""
+    if word.isdigit():
         return word
-    return str(_STEMMER.stemWord(word))
+    stem = word if len(word) <= 3 else str(_STEMMER.stemWord(word))
+    return _FAMILIES.get(stem, stem)
+
+
+# Irregular forms and derivations common in news, folded to one stem.
+_FAMILIES = {
+    "die": "death", "dead": "death", "injuri": "injur", "evacue": "evacu", "economi": "econom",
+    "hospitalis": "hospit", "hospitaliz": "hospit", "children": "child", "women": "woman", "men": "man",
+    "born": "birth", "flew": "fli", "flight": "fli", "lost": "lose", "loss": "lose", "won": "win",
+    "sold": "sell", "sale": "sell", "paid": "pay", "bought": "buy", "purchas": "buy",
+    "spoke": "speak", "spoken": "speak", "met": "meet", "left": "leav", "fell": "fall", "fallen": "fall",
+    "rose": "rise", "risen": "rise", "began": "begin", "begun": "begin", "chose": "choos", "choic": "choos",
+}
 
 
 def words(text: str) -> list[str]:
@@ -111,6 +125,19 @@ _SAY_VERBS = frozenset(
 )
 _SAID_NOUNS = frozenset({"message", "statement", "comment", "comments", "remarks", "words", "answer", "reply"})
 _TOPIC = re.compile(r"^(?:about|on|regarding|concerning|of)\s+(?P<topic>.+)$", re.IGNORECASE)
+
+
+# Topics that name no subject of their own: "what did X say about the cause?" asks for X's view
+# of whatever the article is about, so it is not held to having words in common with X's.
+_GENERIC_TOPICS = frozenset(
+    _stem(w) for w in """cause causes reason reasons situation issue issues problem problems matter it
+    this that these those future development developments""".split()
+)
+
+
+def generic_topic(topic: str) -> bool:
+    """True for "the cause", "it", "the situation": a topic that names nothing specific."""
+    return all(t in _GENERIC_TOPICS for t in tokenize(topic)) if topic.strip() else True
 
 
 @dataclass(frozen=True)

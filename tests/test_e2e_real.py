@@ -273,3 +273,21 @@ def test_what_someone_feared_comes_from_them_not_a_closer_sounding_neighbour(
     assert answer.found and "Feld" not in answer.answer
     assert "single operator" in answer.answer or "higher fares" in answer.answer
     _verify(service, answer)
+
+
+def test_a_vague_topic_still_gets_the_persons_view(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
+    """"What did X say about the cause?": X's words, not "nothing about the cause"."""
+    from bot.config import Settings
+
+    (tmp_path / "measles.txt").write_text(
+        "Measles cases climb\n\nResearchers surveyed 2,000 parents last year about delayed vaccinations.\n\n"
+        "\"This is mostly a problem of access, not of belief,\" said Professor Anja Koller, who led the study. "
+        "She said evening and weekend clinics would make the biggest difference.\n\n"
+        "No deaths have been reported.\n", encoding="utf-8")
+    service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
+    service.build(service.read_paths([tmp_path / "measles.txt"]))
+    answer = service.ask("What did Professor Koller say about the cause?")
+    assert answer.found and "access" in answer.answer
+    assert not service.ask("What did Professor Koller say about the weather?").found
+    died = service.ask("Has anyone died?")
+    assert died.found and died.answer.startswith("No deaths have been reported.")

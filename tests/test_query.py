@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from index.query import (
+    generic_topic,
     name_matches,
     role_question,
     role_variants,
@@ -103,3 +104,18 @@ def test_role_variants_cover_how_news_writes_a_role() -> None:
     hospital = {" ".join(v) for v in role_variants("the hospital's director")}
     assert {"hospital s director", "director of the hospital", "hospital director"} <= hospital
     assert role_variants("the minister") == [["minister"]]
+
+
+def test_word_families_the_stemmer_splits_share_a_stem() -> None:
+    assert tokenize("Has anyone died?") == tokenize("No deaths were reported")[:1] == ["death"]
+    assert set(tokenize("injured")) == set(tokenize("injuries"))
+    assert set(tokenize("They spoke")) == set(tokenize("they speak"))
+
+
+@pytest.mark.parametrize(
+    "topic, generic",
+    [("the cause", True), ("it", True), ("the situation", True), ("NATO", False), ("the ruling", False),
+     ("the cause of the fire", False)],
+)
+def test_generic_topics(topic: str, generic: bool) -> None:
+    assert generic_topic(topic) is generic
