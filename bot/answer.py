@@ -17,12 +17,13 @@ from index.query import (
     tokenize,
     without_measure_word,
 )
-from index.retriever import Retriever
+from index.retriever import Retriever, count_terms
 from index.types import ANSWER_ROLES, Hit
 
 NOT_FOUND = "I couldn't find that in the indexed sources."
 SPEAKER_BONUS = 0.15  # on the fused score, for sentences the asked-about speaker said
 MENTION_BONUS = 0.05  # for sentences that name them
+COUNT_SIMILARITY = 0.5  # word similarity at which "troops" answers "how many soldiers"
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,12 @@ class Answerer:
         unseen_there = self.retriever.unseen_words(question, sources) if sources is not None else []
         if not hits or not self._relevant(question, hits[0], unseen, unseen_there):
             return self._not_found(question, hits[:3], NOT_FOUND)
+        if self._counts(question, hits[0]) is False:
+            counted = [h for h in hits[1:3] if self._counts(question, h)]
+            if not counted:
+                # "How many buses does Veltra own?": no close passage gives a number of buses
+                return self._not_found(question, hits[:3], NOT_FOUND)
+            hits = counted + [h for h in hits if h not in counted]
         return self._compose(question, self._pick(hits))
 
     def _speaker_answer(self, question: str, asked: SpeakerQuestion, k: int, timings: dict[str, float]) -> Answer:
@@ -205,6 +212,21 @@ class Answerer:
             hits = [h for h in hits if not (h.sentence.speakers[:1] and h.sentence.speakers[0] in names
                                             and h.sentence.speakers[0] != lead[0])]
         return self._compose(question, self._pick(hits))
+
+    def _counts(self, question: str, hit: Hit) -> bool | None:
+        """For "how many X": does the sentence give a number of X or of something close in
+        meaning ("100,000 troops" for soldiers)? None for other questions."""
+        terms = count_terms(question, hit.sentence.text)
+        if terms is None:
+            return None
+        wanted, counted = terms
+        if not counted:
+            return False
+        if set(tokenize(" ".join(wanted))) & set(tokenize(" ".join(counted))):
+            return True
+        vectors = self.retriever.embedder.embed(wanted + counted)
+        similarity = vectors[: len(wanted)] @ vectors[len(wanted) :].T
+        return bool(similarity.max() >= COUNT_SIMILARITY)
 
     def _relevant(
         self, question: str, top: Hit, unseen: list[str] | None = None, unseen_there: list[str] | None = None

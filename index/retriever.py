@@ -94,7 +94,9 @@ _OFFICE_OF = re.compile(r"^(?P<principal>.+?)(?:’s|'s|’)\s+(?P<noun>[\w-]+)$
 _APPOSITIVE = re.compile(r"\s*,\s*(?:a|an|the|of|who|from)\b")
 _WHO_Q = re.compile(r"^\s*who\b|\bwhich (?:person|official|minister|leader)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)+")
-_COUNTED = re.compile(r"(?<![\w.])(\d[\d,.]*|dozens|hundreds|thousands|millions)\s+((?:[\w’'\-]+\s+){0,2}[\w’'\-]+)",
+_COUNTED = re.compile(r"(?<![\w.])(\d[\d,.]*|dozens|hundreds|thousands|millions|no|one|two|three|four|five|six|"
+                      r"seven|eight|nine|ten|eleven|twelve|twenty|fifty|a hundred|a thousand)"
+                      r"\s+((?:[\w’'\-]+\s+){0,2}[\w’'\-]+)",
                       re.IGNORECASE)
 
 
@@ -119,6 +121,24 @@ def _detail_score(question: str, sentence: str, question_tokens: list[str]) -> f
     if _WHO_Q.search(question):
         return _who_score(question, sentence, set(question_tokens))
     return 0.0
+
+
+_HOW_MANY = re.compile(r"\bhow many\s+(?:of\s+(?:the\s+)?)?(?P<noun>(?:[\w’'\-]+\s*){1,3})", re.IGNORECASE)
+
+
+def count_terms(question: str, sentence: str) -> tuple[list[str], list[str]] | None:
+    """For "how many X" questions: the words of X, and the words the sentence counts
+    ("8,000 residents", "no deaths"). None for other questions."""
+    match = _HOW_MANY.search(question)
+    if not match:
+        return None
+    wanted = [w for w in words(match.group("noun")) if w not in STOPWORDS]
+    if not wanted:
+        return None
+    counted = [w for m in _COUNTED.finditer(sentence) for w in words(m.group(2)) if w not in STOPWORDS]
+    if re.search(r"\b(?:once|twice|thrice)\b", sentence, re.IGNORECASE):
+        counted.append("times")  # "erupted twice" answers "how many times"
+    return wanted, counted
 
 
 def _who_score(question: str, sentence: str, wanted: set[str]) -> float:

@@ -68,7 +68,8 @@ def test_a_person_who_said_nothing_gets_an_honest_answer(real_service: QAService
 @pytest.mark.parametrize(
     "question",
     ["What is the capital of France?", "What did Macron say?", "How do I bake sourdough bread?",
-     "What are the symptoms of the flu?", "What did Scholz say about the football match?"],
+     "What are the symptoms of the flu?", "What did Scholz say about the football match?",
+     "How many embassies does the US have?"],  # the embassy is there, a number of embassies is not
 )
 def test_out_of_scope_questions_are_declined(real_service: QAService, question: str) -> None:
     answer = real_service.ask(question)
@@ -86,6 +87,7 @@ def test_out_of_scope_questions_are_declined(real_service: QAService, question: 
         ("When do talks resume?", "Dec. 3"),
         ("Who is Ukraine's foreign minister?", "Dmytro Kuleba"),  # not Russia's, named more often
         ("Who is the spokesman for the UN?", "Stephane Dujarric"),
+        ("How many soldiers has Moscow massed?", "100,000"),  # "troops" counts soldiers
     ],
 )
 def test_facts_are_answered_with_short_verified_answers(real_service: QAService, question: str, expected: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.service import QAService
-from index.retriever import Retriever, _detail_score
+from index.retriever import Retriever, _detail_score, count_terms
 
 STORY = (
     "Families leave Ridgeford\n\n"
@@ -109,3 +109,14 @@ def test_names_in_a_question_narrow_it_to_the_sources_that_hold_them(
     assert r.sources_naming("Is it American?") is None  # a lone nationality adjective does not narrow
     assert "port" in r.unseen_words("Is the port in Halbrook?", story)  # only the other source has it
     assert "port" not in r.unseen_words("Is the port in Halbrook?")
+
+
+def test_count_terms_pair_what_is_asked_with_what_is_counted() -> None:
+    wanted, counted = count_terms("How many people were hurt?", "At least 27 people were treated.") or ([], [])
+    assert wanted[0] == "people" and "people" in counted
+    assert count_terms("How many deaths?", "No deaths have been reported.") == (["deaths"], ["deaths"])
+    wanted, counted = count_terms("How many buses does Veltra own?", "It controls 70 percent of bus routes.") or (
+        [], [])
+    assert wanted[0] == "buses" and "buses" not in counted
+    assert count_terms("How many times did it erupt?", "It erupted twice.") == (["times"], ["times"])
+    assert count_terms("Where is the port?", "It has 60 ships.") is None
