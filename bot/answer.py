@@ -245,6 +245,11 @@ class Answerer:
             share = len(unseen) / max(1, len(q))
             if top.dense >= floor + 0.2:
                 return True
+            # an unknown kind of a known thing ("the flu vaccine"), not clearly close: not that thing
+            pairs = zip(question.split(), question.split()[1:], strict=False)
+            if any(tokenize(a) and tokenize(a)[0] in unseen and tokenize(b) and tokenize(b)[0] not in unseen
+                   for a, b in pairs):
+                return False
             named = set(tokenize(" ".join(w for run in name_runs(question) for w in run)))
             asked = q - named - set(tokenize(" ".join(unseen)))
             if share <= 0.34 and asked and asked <= tokens and top.dense >= floor:

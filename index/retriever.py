@@ -473,10 +473,12 @@ class Retriever:
         return unknown
 
     def sources_naming(self, question: str) -> set[str] | None:
-        """The sources that contain every name in the question ("the weather in Carden": only an
-        article that mentions Carden can answer), or None when that does not narrow things."""
+        """The sources that contain every name and year in the question ("the weather in Carden",
+        "deaths in 2019": only an article that mentions Carden, or 2019, can answer), or None when
+        that does not narrow things."""
         allowed: set[str] | None = None
-        for run in name_runs(question):
+        years = [[year] for year in re.findall(r"\b(?:1[89]|20)\d\d\b", question)]
+        for run in name_runs(question) + years:
             parts = [w for t in run for w in words(t) if w not in TITLE_WORDS and len(w) > 1]
             if not parts or (len(run) == 1 and _DEMONYM.search(run[0])) or not self.mentioned(" ".join(run)):
                 continue

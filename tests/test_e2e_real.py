@@ -285,7 +285,8 @@ def test_a_vague_topic_still_gets_the_persons_view(real_service: QAService, tmp_
         "Measles cases climb\n\nResearchers surveyed 2,000 parents last year about delayed vaccinations.\n\n"
         "\"This is mostly a problem of access, not of belief,\" said Professor Anja Koller, who led the study. "
         "She said evening and weekend clinics would make the biggest difference.\n\n"
-        "No deaths have been reported.\n", encoding="utf-8")
+        "No deaths have been reported.\n\nPharmacies will be allowed to give the MMR vaccine from October.\n",
+        encoding="utf-8")
     service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
     service.build(service.read_paths([tmp_path / "measles.txt"]))
     answer = service.ask("What did Professor Koller say about the cause?")
@@ -293,3 +294,4 @@ def test_a_vague_topic_still_gets_the_persons_view(real_service: QAService, tmp_
     assert not service.ask("What did Professor Koller say about the weather?").found
     died = service.ask("Has anyone died?")
     assert died.found and died.answer.startswith("No deaths have been reported.")
+    assert service.ask("Can pharmacies give the MMR vaccine?").found

@@ -16,7 +16,7 @@ STORY = (
     "They spent the night in a school gymnasium in Halbrook, the Red Cross said.\n\n"
     "Fire chief Anna Lindqvist said the wind had changed. She said crews were ready. This fire is unusual.\n"
 )
-OTHER = "Port strike\n\nThey said the port would stay shut on Friday.\n"
+OTHER = "Port strike\n\nThey said the port would stay shut on Friday, as it did in 2019.\n"
 
 
 def _retriever(service: QAService, tmp_path: Path) -> Retriever:
@@ -107,6 +107,8 @@ def test_names_in_a_question_narrow_it_to_the_sources_that_hold_them(
     assert r.sources_naming("Where is Halbrook?") == story
     assert r.sources_naming("What did the port do?") is None  # no names: no narrowing
     assert r.sources_naming("Is it American?") is None  # a lone nationality adjective does not narrow
+    other = {s.source_id for s in r.sentences if s.text.startswith("They said the port")}
+    assert r.sources_naming("How many deaths were there in 2019?") == other  # a year narrows too
     assert "port" in r.unseen_words("Is the port in Halbrook?", story)  # only the other source has it
     assert "port" not in r.unseen_words("Is the port in Halbrook?")
 

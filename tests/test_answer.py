@@ -1,0 +1,37 @@
+"""The answer step's abstention rules, on hand-made hits over a small fake-embedded index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.service import QAService
+from index.types import Hit
+
+TEXT = (
+    "Clinic news\n\n"
+    "Pharmacies will make the MMR vaccine available from October, the minister said.\n\n"
+    "No deaths have been reported.\n"
+)
+
+
+def _setup(service: QAService, tmp_path: Path) -> tuple[QAService, Hit]:
+    (tmp_path / "clinic.txt").write_text(TEXT, encoding="utf-8")
+    service.build(service.read_paths([tmp_path / "clinic.txt"]))
+    sentence = next(s for s in service.answerer().retriever.sentences if s.text.startswith("Pharmacies"))
+    return service, Hit(sentence, 1.0, 0.40, 1.0)
+
+
+def test_an_unknown_kind_of_a_known_thing_needs_a_clearly_close_match(
+    fake_service: QAService, tmp_path: Path
+) -> None:
+    service, hit = _setup(fake_service, tmp_path)
+    answerer = service.answerer()
+    question = "Is the flu vaccine available at pharmacies?"
+    unseen = answerer.retriever.unseen_words(question)
+    assert unseen == ["flu"]
+    assert not answerer._relevant(question, hit, unseen)  # "flu" qualifies "vaccine": another vaccine
+    close = Hit(hit.sentence, hit.score, 0.5, hit.lexical)
+    assert answerer._relevant(question, close, unseen)
+    # an unseen word that qualifies nothing is judged by how much else matches
+    other = "Are pharmacies giving the MMR vaccine?"
+    assert answerer._relevant(other, hit, answerer.retriever.unseen_words(other))
