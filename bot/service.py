@@ -12,7 +12,7 @@ from bot.answer import Answer, Answerer
 from bot.config import Settings
 from index.chunking import chunk_source
 from index.embedder import Embedder, SentenceTransformerEmbedder
-from index.errors import InputError, QABotError, SourceError
+from index.errors import IndexMismatchError, InputError, QABotError, SourceError
 from index.fetch import fetch_url
 from index.retriever import Retriever
 from index.sources import expand_paths, read_file, slugify
@@ -272,7 +272,15 @@ class QAService:
         """
         report = ChangeReport()
         with build_lock(self.index_dir):
-            entries = self._entries_or_empty()
+            try:
+                entries = self._entries_or_empty()
+            except IndexMismatchError:
+                # built by another qabot version (or damaged): re-read the stored sources, so an
+                # upgrade is repaired by /reindex without anyone needing a shell
+                found = recover_entries(self.index_dir)
+                if not found:
+                    raise
+                entries = {e.source.id: e for e in found[0]}
             unknown = [i for i in ids or [] if i not in entries]
             if unknown:
                 raise SourceError(f"No source with id {unknown[0]!r}.")

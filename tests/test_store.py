@@ -74,6 +74,27 @@ def test_loading_refuses_another_chunker_version(built_fake_service: QAService) 
         _open(built_fake_service)
 
 
+def test_reindex_after_an_upgrade_keeps_every_source(built_fake_service: QAService) -> None:
+    """An index built by an older qabot is refused for questions; `reindex` (also /reindex in
+    Discord) rebuilds it from the stored sources, moderators' additions included."""
+    service = built_fake_service
+    service.add_sources(service.read_paths([DATA / "harbour.txt"]), added_by="mod#1")
+    gen = current_generation(service.index_dir)
+    assert gen is not None
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["attribution_version"] = "1"
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError):
+        service.ask("Who leads the union?")
+    service.reindex()
+    infos = {i.id: i for i in service.list_sources()}
+    assert len(infos) == 2 and any(i.id.startswith("harbour") for i in infos.values())
+    harbour = next(e for e in service.loaded().sources.values() if e.source.id.startswith("harbour"))
+    assert harbour.added_by == "mod#1"
+    assert service.loaded().manifest["attribution_version"] == ATTRIBUTION_VERSION
+    service.ask("Who leads the union?")  # answered from the rebuilt index, no error
+
+
 @pytest.mark.parametrize("damage", ["truncate-faiss", "delete-db", "garbage-db", "garbage-manifest"])
 def test_damaged_files_are_reported_and_rebuild_recovers(built_fake_service: QAService, damage: str) -> None:
     gen = current_generation(built_fake_service.index_dir)
