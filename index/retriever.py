@@ -166,13 +166,6 @@ def _who_score(question: str, sentence: str, wanted: set[str]) -> float:
     return best
 
 
-def _in_vocabulary(word: str, vocabulary: set[str]) -> bool:
-    """The word, an alias of it (us/united states) or a spelling variant is in the vocabulary."""
-    if any(all(w in vocabulary for w in form) for form in spellings(word)):
-        return True
-    return len(word) >= 5 and any(word_match(word, v) for v in vocabulary if v[:1] == word[:1])
-
-
 def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
@@ -216,6 +209,7 @@ class Retriever:
         self.vocabulary: set[str] = set()
         self._by_initial: dict[str, list[str]] | None = None  # built on first fuzzy look-up
         self._named: dict[str, frozenset[str]] = {}
+        self._with_word: dict[str, frozenset[str]] = {}
         for entry in index.sources.values():
             self.vocabulary.update(words(entry.source.text))
             self.vocabulary.update(words(entry.source.title))
@@ -452,13 +446,31 @@ class Retriever:
 
     def _variant_known(self, word: str) -> bool:
         """A spelling variant of the word (Zelenskiy/Zelenskyy) is in the sources."""
+        return bool(self._variants(word))
+
+    def _variants(self, word: str) -> list[str]:
+        """Words of the sources that are spelling variants of this one."""
         if self._by_initial is None:
             self._by_initial = {}
             for v in self.vocabulary:
                 self._by_initial.setdefault(v[:1], []).append(v)
-        return any(
-            word_match(word, v) for v in self._by_initial.get(word[:1], ()) if abs(len(v) - len(word)) <= 3
-        )
+        return [v for v in self._by_initial.get(word[:1], ()) if abs(len(v) - len(word)) <= 3 and word_match(word, v)]
+
+    def _sources_with(self, word: str) -> frozenset[str]:
+        """The sources containing the word, an alias of it (us/united states) or, failing those,
+        a spelling variant (cached per generation)."""
+        if word not in self._with_word:
+            having = {
+                sid for sid, vocab in self.source_words.items()
+                if any(all(w in vocab for w in form) for form in spellings(word))
+            }
+            if not having and len(word) >= 5:
+                variants = self._variants(word)
+                having = {sid for sid, vocab in self.source_words.items() if any(v in vocab for v in variants)}
+            if len(self._with_word) > 20000:
+                self._with_word.clear()  # questions bring new words forever; keep the cache bounded
+            self._with_word[word] = frozenset(having)
+        return self._with_word[word]
 
     def unknown_names(self, question: str) -> list[str]:
         """Capitalised names (past the question's first word) that no source contains."""
@@ -482,7 +494,9 @@ class Retriever:
             parts = [w for t in run for w in words(t) if w not in TITLE_WORDS and len(w) > 1]
             if not parts or (len(run) == 1 and _DEMONYM.search(run[0])) or not self.mentioned(" ".join(run)):
                 continue
-            having = {sid for sid, vocab in self.source_words.items() if all(_in_vocabulary(w, vocab) for w in parts)}
+            having = set(self.source_words)
+            for w in parts:
+                having &= self._sources_with(w)
             allowed = having if allowed is None else allowed & having
         if not allowed or len(allowed) == len(self.source_words):
             return None
@@ -502,7 +516,7 @@ class Retriever:
                 continue
             if sources is None and self.mentioned(word):
                 continue
-            if sources is not None and any(_in_vocabulary(word, self.source_words[s]) for s in sources):
+            if sources is not None and self._sources_with(word) & sources:
                 continue
             unseen.append(word)
         return unseen
