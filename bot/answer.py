@@ -148,16 +148,11 @@ class Answerer:
         retrieval = self.retriever.search(question, k, rows=rows)
         timings.update(retrieval.timings_ms)
         hits = retrieval.hits
-        if topic and not generic_topic(topic):
-            topic_vector = self.retriever.embed_query(topic)
-            closest = max(float(self.retriever.vectors[h.sentence.row] @ topic_vector) for h in hits)
-            topic_words = set(tokenize(topic))
-            lexical = any(topic_words & self.retriever.token_sets[h.sentence.row] for h in hits)
-            if closest < self.settings.min_similarity and not lexical:
-                return self._not_found(
-                    question, hits[:3],
-                    f"I couldn't find anything {asked.display} said about {topic} in the indexed sources.",
-                )
+        if self._off_topic(topic, hits):
+            return self._not_found(
+                question, hits[:3],
+                f"I couldn't find anything {asked.display} said about {topic} in the indexed sources.",
+            )
         # Their own words first: sentences where they are the main speaker, direct quotes first.
         named = self.retriever.speakers_named(asked.who)
 
@@ -184,6 +179,17 @@ class Answerer:
             chosen.sort(key=reading_order)
         return self._compose(question, chosen)
 
+    def _off_topic(self, topic: str, hits: list[Hit]) -> bool:
+        """True if the question restricts X's words to a topic ("about NATO", "on immigration")
+        that none of these sentences is close to in meaning or shares a word with."""
+        if not topic or generic_topic(topic) or not hits:
+            return False
+        topic_vector = self.retriever.embed_query(topic)
+        closest = max(float(self.retriever.vectors[h.sentence.row] @ topic_vector) for h in hits)
+        topic_words = set(tokenize(topic))
+        lexical = any(topic_words & self.retriever.token_sets[h.sentence.row] for h in hits)
+        return closest < self.settings.min_similarity and not lexical
+
     def _about_answer(
         self, question: str, asked: SpeakerQuestion, rows: list[int], k: int, timings: dict[str, float]
     ) -> Answer:
@@ -202,6 +208,12 @@ class Answerer:
         ]
         hits.sort(key=lambda h: -h.score)
         related = [h for h in hits if h.sentence.row in spoken or h.sentence.row in mentioning]
+        if self._off_topic(asked.topic, related):
+            # "What is Anand's position on immigration?" and nothing of hers is about immigration
+            return self._not_found(
+                question, related[:3],
+                f"I couldn't find anything from {asked.display} on {asked.topic} in the indexed sources.",
+            )
         if related and self._relevant(question, related[0]):
             hits = related  # the question is about X: not someone else's words, nor padding about them
         if not hits or not self._relevant(question, hits[0]):

@@ -196,7 +196,7 @@ TITLE_WORDS = frozenset(
     colonel admiral pope state defence defense interior finance mr mrs ms dr sir dame lord lady
     representative rep sen gov correspondent reporter analyst professor premier councillor councilor
     judge justice sheriff inspector superintendent captain lieutenant sergeant commander bishop
-    archbishop coach manager ceo executive""".split()
+    archbishop coach manager ceo executive candidate""".split()
 )
 # People and offices that speak on someone else's behalf ("a spokesperson for the premier",
 # "the premier's office").
@@ -263,6 +263,12 @@ def role_question(question: str) -> str | None:
     return role if any(_stem(w) in _TITLE_STEMS for w in words(role)) else None
 
 
+_ORG_SUFFIXES = frozenset(
+    "party group company corporation union council committee agency ministry department government "
+    "university institute association federation league club".split()
+)
+
+
 def role_variants(role: str) -> list[list[str]]:
     """Ways a news text writes a role, as folded word sequences: "the spokesman for the UN" ->
     "un spokesman", "united nations spokesman", "spokesman for the un", "un s spokesman", ...
@@ -285,6 +291,8 @@ def role_variants(role: str) -> list[list[str]]:
     if not org or not title:
         return [w] if w else []
     orgs = [org]
+    if len(org) > 1 and org[-1] in _ORG_SUFFIXES:
+        orgs.append(org[:-1])  # "the Harbourside Party" is also "Harbourside" ("Harbourside leader X")
     joined = " ".join(org)
     for long, short in _BODY_ALIASES.items():
         if joined == short:

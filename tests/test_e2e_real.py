@@ -295,3 +295,21 @@ def test_a_vague_topic_still_gets_the_persons_view(real_service: QAService, tmp_
     died = service.ask("Has anyone died?")
     assert died.found and died.answer.startswith("No deaths have been reported.")
     assert service.ask("Can pharmacies give the MMR vaccine?").found
+
+
+def test_by_election_roles_positions_and_other_parties(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
+    from bot.config import Settings
+
+    (tmp_path / "vote.txt").write_text(
+        "Harbourside Party wins Marlow\n\n"
+        "Harbourside candidate Priti Anand won 14,208 votes, a majority of 3,115 over Unity's Graham Welby.\n\n"
+        "\"I will be a voice for every street in this town,\" Ms Anand told supporters. She promised to campaign "
+        "for the reopening of Marlow's maternity unit.\n\n"
+        "Harbourside leader Omar Haddad called the win \"a political earthquake\".\n", encoding="utf-8")
+    service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
+    service.build(service.read_paths([tmp_path / "vote.txt"]))
+    leader = service.ask("Who is the leader of the Harbourside Party?")
+    assert leader.found and "Omar Haddad" in leader.answer
+    assert not service.ask("What did the Unity Party leader say?").found  # Haddad leads another party
+    assert not service.ask("What is Priti Anand's position on immigration?").found
+    assert service.ask("What is Priti Anand's position on the maternity unit?").found

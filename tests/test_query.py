@@ -104,6 +104,8 @@ def test_role_variants_cover_how_news_writes_a_role() -> None:
     hospital = {" ".join(v) for v in role_variants("the hospital's director")}
     assert {"hospital s director", "director of the hospital", "hospital director"} <= hospital
     assert role_variants("the minister") == [["minister"]]
+    party = {" ".join(v) for v in role_variants("the leader of the Harbourside Party")}
+    assert {"harbourside party leader", "harbourside leader"} <= party  # "Harbourside leader Omar Haddad"
 
 
 def test_word_families_the_stemmer_splits_share_a_stem() -> None:

@@ -99,3 +99,20 @@ def test_offices_and_representatives_keep_whom_they_speak_for() -> None:
     assert _who(said, "A spokesperson")[0] == "spokesperson for the premier"
     assert _who(said, "The premier's office")[0] == "premier's office"
     assert _who(said, "Ukraine's ambassador")[0] == "Vadym Prystaiko"  # the ambassador it names
+
+
+def test_he_is_whoever_acted_last_even_without_speech() -> None:
+    text = (
+        "Results\n\n"
+        "Harbourside candidate Priti Anand won 14,208 votes, a majority of 3,115 over Unity's Graham Welby.\n\n"
+        "\"I will be a voice for every street,\" Ms Anand told supporters.\n\n"
+        "Mr Welby congratulated his opponent but blamed the result on \"a difficult national picture\". "
+        "He said Unity would \"listen and learn\".\n\n"
+        "Harbourside leader Omar Haddad, who visited six times, called the win \"a political earthquake\". "
+        "He said his party would now target 40 more seats.\n"
+    )
+    said = {s.text: s.speakers for c in annotate(text, chunk_source("s", text)) for s in c.sentences}
+    assert _who(said, "\"I will be a voice")[0] == "Priti Anand"  # "Ms Anand": the full name
+    assert _who(said, "He said Unity")[0] == "Graham Welby"  # not the last speaker, Anand
+    assert _who(said, "Mr Welby congratulated")[0] == "Graham Welby"  # its quote, from the paragraph
+    assert _who(said, "He said his party")[0] == "Omar Haddad"
