@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.config import AnswerSettings
+from index.details import count_terms
 from index.query import (
     SpeakerQuestion,
     generic_topic,
@@ -17,7 +18,7 @@ from index.query import (
     tokenize,
     without_measure_word,
 )
-from index.retriever import Retriever, count_terms
+from index.retriever import Retriever
 from index.types import ANSWER_ROLES, Hit
 
 NOT_FOUND = "I couldn't find that in the indexed sources."

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from bot.service import QAService
-from index.retriever import Retriever, _detail_score, count_terms
+from index.details import count_terms, detail_score
+from index.retriever import Retriever
 
 STORY = (
     "Families leave Ridgeford\n\n"
@@ -63,10 +64,10 @@ def test_names_carried_into_a_sentence_do_not_make_its_speaker_theirs(
 
 
 def test_where_questions_want_a_place() -> None:
-    assert _detail_score("Where did they sleep?", "They slept in a school gymnasium.", []) == 1.0
-    assert _detail_score("Where did they sleep?", "They stayed near Halbrook.", []) == 1.0
-    assert _detail_score("Where did they sleep?", "They slept well, the Red Cross said.", []) == 0.0
-    assert _detail_score("What did they do?", "They slept in Halbrook.", []) == 0.0
+    assert detail_score("Where did they sleep?", "They slept in a school gymnasium.", []) == 1.0
+    assert detail_score("Where did they sleep?", "They stayed near Halbrook.", []) == 1.0
+    assert detail_score("Where did they sleep?", "They slept well, the Red Cross said.", []) == 0.0
+    assert detail_score("What did they do?", "They slept in Halbrook.", []) == 0.0
 
 
 def test_rows_naming_a_role_find_every_way_it_is_written(fake_service: QAService, tmp_path: Path) -> None:
@@ -93,10 +94,10 @@ def test_rows_naming_a_role_find_every_way_it_is_written(fake_service: QAService
 
 def test_how_much_wants_money_and_how_long_wants_a_measure() -> None:
     question = "How much was the merger worth?"
-    assert _detail_score(question, "A judge blocked the $4.2 billion merger.", []) == 2.0
-    assert _detail_score(question, "The fee is 150 million dollars.", []) == 2.0
-    assert _detail_score(question, "The deal must close by June 30.", []) == 1.0
-    assert _detail_score("How long is the ruling?", "She wrote a 64-page ruling.", []) == 2.0
+    assert detail_score(question, "A judge blocked the $4.2 billion merger.", []) == 2.0
+    assert detail_score(question, "The fee is 150 million dollars.", []) == 2.0
+    assert detail_score(question, "The deal must close by June 30.", []) == 1.0
+    assert detail_score("How long is the ruling?", "She wrote a 64-page ruling.", []) == 2.0
 
 
 def test_names_in_a_question_narrow_it_to_the_sources_that_hold_them(
