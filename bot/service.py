@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,8 @@ from index.store import (
     write_generation,
 )
 from index.types import Chunk, Sentence, Source
+
+log = logging.getLogger(__name__)
 
 BUNDLED_ARTICLE = Path(__file__).parent / "data" / "article.txt"
 BUNDLED_META: dict[str, str | None] = {"publisher": "Al Jazeera", "date": "2022-02-14"}
@@ -341,7 +344,12 @@ class QAService:
         """
         from index.speakers import load_parser
 
-        self.answerer().ask("warm up")
+        try:
+            self.answerer().ask("warm up")
+        except IndexMismatchError as exc:
+            # start anyway: questions get a clear message and a moderator's /reindex repairs it
+            log.warning("%s", exc)
+            self.embedder.embed(["warm up"])
         load_parser()
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:

@@ -281,3 +281,32 @@ async def test_moderators_see_feedback_counts_privately(world) -> None:  # noqa:
     assert summary.ephemeral
     assert summary.response.content.startswith("👍 0 · 👎 1")
     assert "Where is Lviv?" in summary.response.content
+
+
+async def test_an_outdated_index_tells_users_a_moderator_can_reindex(tmp_path: Path) -> None:
+    import json
+
+    from index.store import current_generation
+
+    bot = make_bot(tmp_path)
+    gen = current_generation(bot.service.index_dir)
+    assert gen is not None
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["chunker_version"] = "0"  # as if built by an older qabot
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    async with simcord.run(bot, settle_timeout=SETTLE) as env:
+        guild = env.create_guild()
+        channel = guild.create_text_channel("news")
+        mods = guild.create_role("Mods", permissions=discord.Permissions(manage_guild=True))
+        mod = guild.add_member(env.create_user("mod"), roles=[mods])
+        alice = guild.add_member(env.create_user("alice"))
+        await alice.slash(channel, "ask", question="Where is Lviv?")
+        posts = [e for e in env.http_requests if e.method == "POST" and e.path.startswith("/webhooks/")]
+        assert "a moderator can run /reindex" in posts[-1].json["content"]
+        assert "qabot index" not in posts[-1].json["content"]
+        assert any("chunker version" in str(e) for e in env.errors)  # logged in full for the operator
+        result = await mod.slash(channel, "reindex")
+        assert "Reindex** done" in result.response.content
+        answer = await alice.slash(channel, "ask", question="Where will the US relocate its embassy?")
+        message = answer.followups[0] if answer.followups else answer.response
+        assert "Lviv" in message.embeds[0].description

@@ -19,6 +19,7 @@ from discord.ext import commands
 
 from bot.discord.limits import Cooldown
 from bot.discord.records import Records
+from bot.discord.render import error_text
 from bot.service import QAService
 from index.errors import QABotError
 
@@ -97,7 +98,7 @@ class QABot(commands.Bot):
         elif isinstance(error, app_commands.NoPrivateMessage):
             message = "This command only works in a server."
         elif isinstance(original, QABotError):
-            message = str(original)
+            message = error_text(original)
         else:
             log.error("command %s failed", interaction.command and interaction.command.qualified_name,
                       exc_info=original)

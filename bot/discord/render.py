@@ -6,6 +6,8 @@ from typing import Any
 
 import discord
 
+from index.errors import IndexMismatchError
+
 DESCRIPTION_LIMIT = 4096
 FIELD_LIMIT = 1024
 FIELD_NAME_LIMIT = 256
@@ -13,6 +15,14 @@ FIELDS_LIMIT = 25
 TOTAL_LIMIT = 6000
 FOOTER_LIMIT = 2048
 ZWSP = "\u200b"
+
+
+def error_text(exc: Exception) -> str:
+    """A domain error as Discord users should read it: the CLI's fix becomes the moderators' one."""
+    if isinstance(exc, IndexMismatchError):
+        return ("The index needs rebuilding (it was made by another qabot version or is damaged): "
+                "a moderator can run /reindex.")
+    return str(exc)
 
 
 def safe(text: str) -> str:

@@ -14,7 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.client import NotModerator
-from bot.discord.render import clip, safe, sources_embed
+from bot.discord.render import clip, error_text, safe, sources_embed
 from bot.service import ChangeReport
 from index.errors import BusyError, QABotError
 from index.sources import SUPPORTED_SUFFIXES, source_from_bytes
@@ -79,8 +79,8 @@ class AdminCog(commands.Cog):
                 return
             except QABotError as exc:
                 edit.done = True
-                await interaction.edit_original_response(content=clip(f"{action} failed: {safe(str(exc))}", 2000),
-                                                         allowed_mentions=NO_PINGS)
+                failed = clip(f"{action} failed: {safe(error_text(exc))}", 2000)
+                await interaction.edit_original_response(content=failed, allowed_mentions=NO_PINGS)
                 await self._audit(interaction, action, detail, f"failed: {exc}")
                 return
             edit.done = True

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.render import answer_embed, passages_embed
+from bot.discord.render import answer_embed, error_text, passages_embed
 from index.errors import QABotError
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ class AskCog(commands.Cog):
             async with message.channel.typing():
                 embed, view = await self._answer(question, message.author.id, message.channel.id)
         except QABotError as exc:
-            await message.reply(str(exc), mention_author=False, allowed_mentions=NO_PINGS)
+            await message.reply(error_text(exc), mention_author=False, allowed_mentions=NO_PINGS)
             return
         await message.reply(embed=embed, view=view, mention_author=False, allowed_mentions=NO_PINGS)
 
