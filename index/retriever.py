@@ -106,24 +106,20 @@ class Retriever:
         self.token_sets = [set(tokenize(s.text)) for s in self.sentences]
         # "They" stands for the people named before (kept apart: they are not the sentence's words)
         self.carried_tokens = {row: set(tokenize(" ".join(self._carried(row)))) for row in self.antecedent}
-        self.vocabulary: set[str] = set()
         self._by_initial: dict[str, list[str]] | None = None  # built on first fuzzy look-up
         self._named: dict[str, frozenset[str]] = {}
         self._with_word: dict[str, frozenset[str]] = {}
-        for entry in index.sources.values():
-            self.vocabulary.update(words(entry.source.text))
-            self.vocabulary.update(words(entry.source.title))
+        # per source: its words (for names) and its stems (for unseen words); the union of each
+        self.source_words = {
+            sid: set(words(entry.source.text)) | set(words(entry.source.title)) for sid, entry in index.sources.items()
+        }
         self.source_stems: dict[str, set[str]] = {
             sid: set(tokenize(entry.source.title)) for sid, entry in index.sources.items()
         }
         for s in self.sentences:
             self.source_stems[s.source_id] |= self.token_sets[s.row]
-        self.source_words = {
-            sid: set(words(entry.source.text)) | set(words(entry.source.title)) for sid, entry in index.sources.items()
-        }
-        self.stem_vocabulary: set[str] = set().union(*self.token_sets) if self.token_sets else set()
-        for entry in index.sources.values():
-            self.stem_vocabulary.update(tokenize(entry.source.title))
+        self.vocabulary: set[str] = set().union(*self.source_words.values())
+        self.stem_vocabulary: set[str] = set().union(*self.source_stems.values())
         self.speakers = sorted({name for s in self.sentences for name in s.speakers})
 
     def _antecedents(self) -> dict[int, list[int]]:
@@ -404,12 +400,13 @@ class Retriever:
         years = [[year] for year in re.findall(r"\b(?:1[89]|20)\d\d\b", question)]
         for run in name_runs(question) + years:
             parts = [w for t in run for w in words(t) if w not in TITLE_WORDS and len(w) > 1]
-            if not parts or (len(run) == 1 and _DEMONYM.search(run[0])) or not self.mentioned(" ".join(run)):
+            if not parts or (len(run) == 1 and _DEMONYM.search(run[0])):
                 continue
             having = set(self.source_words)
             for w in parts:
                 having &= self._sources_with(w)
-            allowed = having if allowed is None else allowed & having
+            if having:  # a name no source holds is for unknown_names() to report
+                allowed = having if allowed is None else allowed & having
         if not allowed or len(allowed) == len(self.source_words):
             return None
         return allowed
