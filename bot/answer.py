@@ -259,9 +259,8 @@ class Answerer:
             if top.dense >= floor + 0.2:
                 return True
             # an unknown kind of a known thing ("the flu vaccine"), not clearly close: not that thing
-            pairs = zip(question.split(), question.split()[1:], strict=False)
-            if any(tokenize(a) and tokenize(a)[0] in unseen and tokenize(b) and tokenize(b)[0] not in unseen
-                   for a, b in pairs):
+            heads = [(tokenize(w) or [""])[0] for w in question.split()]  # "" for a stop word
+            if any(a in unseen and b and b not in unseen for a, b in zip(heads, heads[1:], strict=False)):
                 return False
             named = set(tokenize(" ".join(w for run in name_runs(question) for w in run)))
             asked = q - named - set(tokenize(" ".join(unseen)))

@@ -86,11 +86,12 @@ class Retriever:
             else np.zeros((0, embedder.dimension), np.float32)
         )
         self.antecedent = self._antecedents()
+        carried_names = {row: self._carried(row) for row in self.antecedent}
         docs = []
         for s in self.sentences:
             chunk = index.chunks[s.chunk_id]
-            carried = self._carried(s.row)
-            docs.append(tokenize_with_pairs(s.text) + tokenize(" ".join([*s.speakers, *carried, chunk.section or ""])))
+            docs.append(tokenize_with_pairs(s.text)
+                        + tokenize(" ".join([*s.speakers, *carried_names.get(s.row, []), chunk.section or ""])))
         # A sentence opening with "They"/"He"/"Both" is read with the one before it: its
         # meaning in context is the blend of the two (used when that scores higher).
         self.context_rows = np.array(sorted(self.antecedent), dtype=np.int64)
@@ -105,7 +106,7 @@ class Retriever:
             self.bm25.index([d or ["_"] for d in docs], show_progress=False)
         self.token_sets = [set(tokenize(s.text)) for s in self.sentences]
         # "They" stands for the people named before (kept apart: they are not the sentence's words)
-        self.carried_tokens = {row: set(tokenize(" ".join(self._carried(row)))) for row in self.antecedent}
+        self.carried_tokens = {row: set(tokenize(" ".join(names))) for row, names in carried_names.items()}
         self._by_initial: dict[str, list[str]] | None = None  # built on first fuzzy look-up
         self._named: dict[str, frozenset[str]] = {}
         self._with_word: dict[str, frozenset[str]] = {}

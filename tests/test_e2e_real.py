@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from bot.answer import Answer
+from bot.config import Settings
 from bot.service import QAService
 
 pytestmark = pytest.mark.slow
@@ -26,6 +28,13 @@ def _verify(service: QAService, answer: Answer) -> None:
             assert marker in remaining
             remaining = remaining.replace(marker, "", 1)
     assert remaining.strip() == ""  # nothing in the answer but cited source sentences
+
+
+def _service_over(real_service: QAService, tmp_path: Path, paths: list[Path]) -> QAService:
+    """A fresh index over these files, with the session's model."""
+    service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
+    service.build(service.read_paths(paths))
+    return service
 
 
 def test_what_did_scholz_say_cites_scholz_speaking(real_service: QAService) -> None:
@@ -170,11 +179,9 @@ def test_one_title_two_people_answers_about_one(real_service: QAService) -> None
 
 def test_an_html_page_end_to_end(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
     """A news page with navigation, a figure caption and a footer: only the article is indexed and quoted."""
-    from bot.config import Settings
     from tests.conftest import DATA
 
-    service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
-    service.build(service.read_paths([DATA / "floods.html"]))
+    service = _service_over(real_service, tmp_path, [DATA / "floods.html"])
     entry = next(iter(service.loaded().sources.values())).source
     assert (entry.title, entry.publisher, entry.date) == (
         "Floods force thousands from homes in river valley", "Daily Ledger", "2026-03-02")
@@ -189,8 +196,6 @@ def test_an_html_page_end_to_end(real_service: QAService, tmp_path) -> None:  # 
 
 def test_an_office_answers_for_its_principal(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
     """"The premier's office" is the premier and whoever speaks for them, not an unknown name."""
-    from bot.config import Settings
-
     path = tmp_path / "budget.txt"
     path.write_text(
         "Province cuts school budget\n\n"
@@ -200,8 +205,7 @@ def test_an_office_answers_for_its_principal(real_service: QAService, tmp_path) 
         "A spokesperson for the premier rejected the union's criticism, saying class sizes would not grow.\n",
         encoding="utf-8",
     )
-    service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
-    service.build(service.read_paths([path]))
+    service = _service_over(real_service, tmp_path, [path])
     answer = service.ask("How did the premier's office respond to the criticism?")
     assert answer.found, answer.answer
     assert answer.citations[0].speakers == ["spokesperson for the premier"]
@@ -215,8 +219,6 @@ def test_an_office_answers_for_its_principal(real_service: QAService, tmp_path) 
 
 
 def test_a_sentence_opening_with_they_answers_about_the_people_before_it(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
-    from bot.config import Settings
-
     path = tmp_path / "evacuees.txt"
     path.write_text(
         "Evacuees wait out the fire\n\n"
@@ -226,8 +228,7 @@ def test_a_sentence_opening_with_they_answers_about_the_people_before_it(real_se
         "Fire chief Anna Lindqvist said the next two days would decide whether the town could be saved.\n",
         encoding="utf-8",
     )
-    service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
-    service.build(service.read_paths([path]))
+    service = _service_over(real_service, tmp_path, [path])
     answer = service.ask("Where did the Becker family sleep?")
     assert answer.found, answer.answer
     assert answer.answer.startswith("They spent the night in a school gymnasium")
@@ -238,8 +239,6 @@ def test_a_sentence_opening_with_they_answers_about_the_people_before_it(real_se
 
 def test_a_named_place_limits_the_answer_to_the_articles_about_it(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
     """"The weather in Carden": another article's weather forecast is no answer."""
-    from bot.config import Settings
-
     (tmp_path / "fares.txt").write_text(
         "Bus fares double\n\nTicket prices on the route between Carden and Lisle have doubled since 2019, "
         "consumer group FairFare said.\n\n\"Passengers are paying twice as much,\" director Ines Moreau wrote "
@@ -247,8 +246,7 @@ def test_a_named_place_limits_the_answer_to_the_articles_about_it(real_service: 
     (tmp_path / "storm.txt").write_text(
         "Storm warning\n\nThe national weather agency forecast heavy rain and strong winds for Halbrook on "
         "Saturday.\n", encoding="utf-8")
-    service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
-    service.build(service.read_paths([tmp_path / "fares.txt", tmp_path / "storm.txt"]))
+    service = _service_over(real_service, tmp_path, [tmp_path / "fares.txt", tmp_path / "storm.txt"])
     assert not service.ask("What is the weather in Carden?").found
     halbrook = service.ask("What is the weather forecast for Halbrook?")
     assert halbrook.found and "heavy rain" in halbrook.answer
@@ -260,8 +258,6 @@ def test_a_named_place_limits_the_answer_to_the_articles_about_it(real_service: 
 def test_what_someone_feared_comes_from_them_not_a_closer_sounding_neighbour(
     real_service: QAService, tmp_path  # noqa: ANN001
 ) -> None:
-    from bot.config import Settings
-
     (tmp_path / "merger.txt").write_text(
         "Court blocks bus merger\n\n"
         "A federal judge blocked the merger of the two largest bus operators, ruling that it would leave "
@@ -269,8 +265,7 @@ def test_what_someone_feared_comes_from_them_not_a_closer_sounding_neighbour(
         "\"On many routes, passengers would be left with a single operator,\" Judge Laura Castellano wrote.\n\n"
         "\"We believe the court has misunderstood how people travel today,\" chief executive Marcus Feld said.\n",
         encoding="utf-8")
-    service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
-    service.build(service.read_paths([tmp_path / "merger.txt"]))
+    service = _service_over(real_service, tmp_path, [tmp_path / "merger.txt"])
     answer = service.ask("What did the judge fear would happen to travellers?")
     assert answer.found and "Feld" not in answer.answer
     assert "single operator" in answer.answer or "higher fares" in answer.answer
@@ -279,16 +274,13 @@ def test_what_someone_feared_comes_from_them_not_a_closer_sounding_neighbour(
 
 def test_a_vague_topic_still_gets_the_persons_view(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
     """"What did X say about the cause?": X's words, not "nothing about the cause"."""
-    from bot.config import Settings
-
     (tmp_path / "measles.txt").write_text(
         "Measles cases climb\n\nResearchers surveyed 2,000 parents last year about delayed vaccinations.\n\n"
         "\"This is mostly a problem of access, not of belief,\" said Professor Anja Koller, who led the study. "
         "She said evening and weekend clinics would make the biggest difference.\n\n"
         "No deaths have been reported.\n\nPharmacies will be allowed to give the MMR vaccine from October.\n",
         encoding="utf-8")
-    service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
-    service.build(service.read_paths([tmp_path / "measles.txt"]))
+    service = _service_over(real_service, tmp_path, [tmp_path / "measles.txt"])
     answer = service.ask("What did Professor Koller say about the cause?")
     assert answer.found and "access" in answer.answer
     assert not service.ask("What did Professor Koller say about the weather?").found
@@ -298,16 +290,13 @@ def test_a_vague_topic_still_gets_the_persons_view(real_service: QAService, tmp_
 
 
 def test_by_election_roles_positions_and_other_parties(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
-    from bot.config import Settings
-
     (tmp_path / "vote.txt").write_text(
         "Harbourside Party wins Marlow\n\n"
         "Harbourside candidate Priti Anand won 14,208 votes, a majority of 3,115 over Unity's Graham Welby.\n\n"
         "\"I will be a voice for every street in this town,\" Ms Anand told supporters. She promised to campaign "
         "for the reopening of Marlow's maternity unit.\n\n"
         "Harbourside leader Omar Haddad called the win \"a political earthquake\".\n", encoding="utf-8")
-    service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
-    service.build(service.read_paths([tmp_path / "vote.txt"]))
+    service = _service_over(real_service, tmp_path, [tmp_path / "vote.txt"])
     leader = service.ask("Who is the leader of the Harbourside Party?")
     assert leader.found and "Omar Haddad" in leader.answer
     assert not service.ask("What did the Unity Party leader say?").found  # Haddad leads another party
