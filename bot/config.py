@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
+from index.answer import AnswerSettings
 from index.errors import QABotError
 
 
@@ -34,14 +35,6 @@ class IndexSettings:
 class SourceSettings:
     paths: list[str] = field(default_factory=list)
     include_bundled: bool = True
-
-
-@dataclass(frozen=True)
-class AnswerSettings:
-    top_k: int = 10
-    max_sentences: int = 3
-    max_chars: int = 320
-    min_similarity: float = 0.25
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from bot.answer import Answer, Citation
+from index.answer import Answer, Citation
 
 
 def _where(c: Citation) -> str:

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bot.answer import Answer, Answerer
 from bot.config import Settings
+from index.answer import Answer, Answerer
 from index.chunking import chunk_source
 from index.embedder import Embedder, SentenceTransformerEmbedder
 from index.errors import IndexMismatchError, InputError, QABotError, SourceError

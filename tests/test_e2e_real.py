@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import Answer
 from bot.config import Settings
 from bot.service import QAService
+from index.answer import Answer
 
 pytestmark = pytest.mark.slow
 

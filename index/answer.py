@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from bot.config import AnswerSettings
 from index.details import count_terms
 from index.query import (
     SpeakerQuestion,
@@ -25,6 +24,16 @@ NOT_FOUND = "I couldn't find that in the indexed sources."
 SPEAKER_BONUS = 0.15  # on the fused score, for sentences the asked-about speaker said
 MENTION_BONUS = 0.05  # for sentences that name them
 COUNT_SIMILARITY = 0.5  # word similarity at which "troops" answers "how many soldiers"
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """The ``[answer]`` table of the config file."""
+
+    top_k: int = 10
+    max_sentences: int = 3
+    max_chars: int = 320
+    min_similarity: float = 0.25
 
 
 @dataclass(frozen=True)
