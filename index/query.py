@@ -114,6 +114,22 @@ def without_measure_word(question: str) -> str:
     return _HOW_ADJECTIVE.sub("how", question)
 
 
+# "What year ...", "Which country ...": the kind of thing asked for, rarely among the answer's words
+_ASKED_KIND = re.compile(
+    r"^\s*(?:what|which)\s+(?!(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|should|else|about|if)\b)"
+    r"[a-z]+\b",
+    re.IGNORECASE,
+)
+
+
+def content_words(question: str) -> set[str]:
+    """The question's words an answer should hold (stemmed): not its question words, the kind
+    of thing asked for ("what year") or the measure of "how long"."""
+    asked_kind = _ASKED_KIND.match(question)
+    rest = question[asked_kind.end():] if asked_kind else question
+    return set(tokenize(without_measure_word(rest))) - QUESTION_WORDS
+
+
 def tokenize_with_pairs(text: str) -> list[str]:
     """Tokens plus adjacent pairs ("foreign_minist"), so phrases and names outrank scattered words."""
     tokens = tokenize(text)

@@ -17,6 +17,7 @@ from index.query import (
     STOPWORDS,
     TITLE_WORDS,
     canonical_name,
+    content_words,
     fold,
     measure_nouns,
     name_matches,
@@ -50,6 +51,7 @@ class Retrieval:
 RRF_WEIGHT = 0.2
 LEXICAL_WEIGHT = 0.25
 DETAIL_BONUS = 0.1
+COVERAGE_BONUS = 0.2  # for holding all of the question's words (results flat for 0.15-0.3)
 _DEMONYM = re.compile(r"(?:ian|ean|can|ese|ish|ic|i)$")
 
 
@@ -107,6 +109,7 @@ class Retriever:
         self.token_sets = [set(tokenize(s.text)) for s in self.sentences]
         # "They" stands for the people named before (kept apart: they are not the sentence's words)
         self.carried_tokens = {row: set(tokenize(" ".join(names))) for row, names in carried_names.items()}
+        self.speaker_tokens = [set(tokenize(" ".join(s.speakers))) for s in self.sentences]
         self._by_initial: dict[str, list[str]] | None = None  # built on first fuzzy look-up
         self._named: dict[str, frozenset[str]] = {}
         self._with_word: dict[str, frozenset[str]] = {}
@@ -200,6 +203,7 @@ class Retriever:
         # Rank fusion forgets how strong a match is; a sentence holding the question's rare
         # words or phrases outright should win, so the normalised scores count as well.
         top_lex = max((float(lexical[r]) for r in fused), default=0.0) or 1.0
+        content = content_words(question)
         dense = {row: in_context.get(row, float(self.vectors[row] @ qv)) for row in fused}
         for row in fused:
             fused[row] = (
@@ -207,6 +211,7 @@ class Retriever:
                 + dense[row]
                 + LEXICAL_WEIGHT * float(lexical[row]) / top_lex
                 + DETAIL_BONUS * detail_score(question, self.sentences[row].text, tokens)
+                + COVERAGE_BONUS * self.coverage(content, row)
             )
         hits = [
             Hit(self.sentences[row], score, dense[row], float(lexical[row]))
@@ -216,6 +221,16 @@ class Retriever:
         hits.sort(key=lambda h: -h.score)
         timings["fuse"] = (time.perf_counter() - t2) * 1000
         return Retrieval(hits[:k], qv, timings)
+
+    def coverage(self, content: set[str], row: int) -> float:
+        """Share of the question's content words (``content_words``) the sentence holds, read in
+        context: with its speakers and the names an opening "They" stands for; "Crimean" holds
+        "Crimea"."""
+        if not content:
+            return 0.0
+        have = self.tokens_in_context(row) | self.speaker_tokens[row]
+        covered = [w for w in content if w in have or (len(w) >= 5 and any(h.startswith(w[:5]) for h in have))]
+        return len(covered) / len(content)
 
     def _collapse(self, hits: list[Hit]) -> list[Hit]:
         """Drop captions that repeat body text; put remaining non-body text below all body text."""

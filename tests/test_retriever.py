@@ -8,6 +8,7 @@ import numpy as np
 
 from bot.service import QAService
 from index.details import count_terms, detail_score
+from index.query import content_words
 from index.retriever import Retriever
 
 STORY = (
@@ -123,3 +124,18 @@ def test_count_terms_pair_what_is_asked_with_what_is_counted() -> None:
     assert wanted[0] == "buses" and "buses" not in counted
     assert count_terms("How many times did it erupt?", "It erupted twice.") == (["times"], ["times"])
     assert count_terms("Where is the port?", "It has 60 ships.") is None
+
+
+def test_coverage_counts_the_question_words_a_sentence_holds_in_context(
+    fake_service: QAService, tmp_path: Path
+) -> None:
+    r = _retriever(fake_service, tmp_path)
+    they, quote = _row(r, "They spent"), _row(r, "\"We grabbed")
+    asked = content_words("Did Becker spend the night in Halbrook?")
+    assert asked == {"becker", "spend", "night", "halbrook"}
+    # "They" brings Tom Becker along; night and Halbrook are its own words; "spent" is not "spend"
+    assert r.coverage(asked, they) == 0.75
+    assert r.coverage(asked, quote) == 0.25  # Becker only as its speaker
+    assert content_words("What year did the strike start?") == {"strike", "start"}
+    assert content_words("How long did the strike last?") == {"strike", "last"}
+    assert content_words("What did Becker grab?") == {"becker", "grab"}
