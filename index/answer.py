@@ -261,7 +261,7 @@ class Answerer:
         """
         q = set(tokenize(without_measure_word(question)))
         tokens = self.retriever.tokens_in_context(top.sentence.row)
-        overlap = len(q & tokens) / len(q) if q else 0.0
+        overlap = self.retriever.coverage(q, top.sentence.row)
         floor = self.settings.min_similarity
         if unseen:
             share = len(unseen) / max(1, len(q))

@@ -122,6 +122,24 @@ _ASKED_KIND = re.compile(
 )
 
 
+# Words (stemmed) that a kind of institution goes by in news text: a question about "the
+# government" is answered by what "the transport ministry" did. One way only: a ministry
+# question is not answered by any government sentence.
+_GOES_BY = {
+    "govern": frozenset({"ministri", "minist", "cabinet", "administr", "depart"}),
+    "compani": frozenset({"firm", "oper", "corpor"}),
+    "firm": frozenset({"compani", "oper", "corpor"}),
+    "armi": frozenset({"militari", "troop", "soldier", "forc"}),
+    "militari": frozenset({"armi", "troop", "soldier", "forc"}),
+    "polic": frozenset({"offic"}),
+}
+
+
+def goes_by(word: str) -> frozenset[str]:
+    """Other stems for the institution a question word names ("govern" -> "ministri", ...)."""
+    return _GOES_BY.get(word, frozenset())
+
+
 def content_words(question: str) -> set[str]:
     """The question's words an answer should hold (stemmed): not its question words, the kind
     of thing asked for ("what year") or the measure of "how long"."""

@@ -19,6 +19,7 @@ from index.query import (
     canonical_name,
     content_words,
     fold,
+    goes_by,
     measure_nouns,
     name_matches,
     name_runs,
@@ -229,7 +230,10 @@ class Retriever:
         if not content:
             return 0.0
         have = self.tokens_in_context(row) | self.speaker_tokens[row]
-        covered = [w for w in content if w in have or (len(w) >= 5 and any(h.startswith(w[:5]) for h in have))]
+        covered = [
+            w for w in content
+            if w in have or goes_by(w) & have or (len(w) >= 5 and any(h.startswith(w[:5]) for h in have))
+        ]
         return len(covered) / len(content)
 
     def _collapse(self, hits: list[Hit]) -> list[Hit]:

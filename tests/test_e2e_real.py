@@ -97,6 +97,7 @@ def test_out_of_scope_questions_are_declined(real_service: QAService, question: 
         ("Who is Ukraine's foreign minister?", "Dmytro Kuleba"),  # not Russia's, named more often
         ("Who is the spokesman for the UN?", "Stephane Dujarric"),
         ("How many soldiers has Moscow massed?", "100,000"),  # "troops" counts soldiers
+        ("Does the government plan to intervene?", "no plans to intervene"),  # the transport ministry
     ],
 )
 def test_facts_are_answered_with_short_verified_answers(real_service: QAService, question: str, expected: str) -> None:

@@ -139,3 +139,19 @@ def test_coverage_counts_the_question_words_a_sentence_holds_in_context(
     assert content_words("What year did the strike start?") == {"strike", "start"}
     assert content_words("How long did the strike last?") == {"strike", "last"}
     assert content_words("What did Becker grab?") == {"becker", "grab"}
+
+
+def test_a_question_about_the_government_is_held_by_its_ministries_not_the_reverse(
+    fake_service: QAService, tmp_path: Path
+) -> None:
+    (tmp_path / "port.txt").write_text(
+        "Port strike\n\nThe transport ministry said it had no plans to intervene. "
+        "The government of the region said nothing.\n",
+        encoding="utf-8",
+    )
+    fake_service.build(fake_service.read_paths([tmp_path / "port.txt"]))
+    r = fake_service.answerer().retriever
+    ministry, government = _row(r, "The transport ministry"), _row(r, "The government")
+    assert r.coverage(content_words("Will the government intervene?"), ministry) == 1.0
+    assert r.coverage(content_words("Will the minister intervene?"), government) == 0.0
+    assert r.coverage(content_words("Will the company intervene?"), ministry) == 0.5
