@@ -31,7 +31,8 @@ _NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|
                      r"hundreds|thousands|million|millions|billion)\b", re.IGNORECASE)
 _TIME = re.compile(r"\b(?:\d{4}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|"
                    r"March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|"
-                   r"Jul|Aug|Sept?|Oct|Nov|Dec|ago|yesterday|today|tomorrow|week|month|year|years)\b")
+                   r"Jul|Aug|Sept?|Oct|Nov|Dec|ago|yesterday|today|tomorrow)\b")
+_DURATION = re.compile(r"\b(?:weeks?|months?|years?|decades?)\b")  # "for 30 years": a span, not a when
 
 
 _APPOSITIVE = re.compile(r"\s*,\s*(?:a|an|the|of|who|from)\b")
@@ -58,7 +59,7 @@ def detail_score(question: str, sentence: str, question_tokens: list[str]) -> fl
         counted = any(set(tokenize(m.group(2))) & wanted for m in _COUNTED.finditer(sentence))
         return 2.0 if counted else 1.0 if _NUMBER.search(sentence) else 0.0
     if _TIME_Q.search(question):
-        return 1.0 if _TIME.search(sentence) else 0.0
+        return 2.0 if _TIME.search(sentence) else 1.0 if _DURATION.search(sentence) else 0.0
     if _PLACE_Q.search(question):
         return 1.0 if _PLACE.search(sentence) else 0.0
     if _WHO_Q.search(question):

@@ -76,6 +76,13 @@ _FAMILIES = {
     "sold": "sell", "sale": "sell", "paid": "pay", "bought": "buy", "purchas": "buy",
     "spoke": "speak", "spoken": "speak", "met": "meet", "left": "leav", "fell": "fall", "fallen": "fall",
     "rose": "rise", "risen": "rise", "began": "begin", "begun": "begin", "chose": "choos", "choic": "choos",
+    "took": "take", "taken": "take", "gave": "give", "given": "give", "made": "make", "came": "come",
+    "held": "hold", "kept": "keep", "brought": "bring", "wrote": "write", "written": "write",
+    "drove": "drive", "driven": "drive", "grew": "grow", "grown": "grow", "built": "build", "sent": "send",
+    "spent": "spend", "knew": "know", "known": "know", "led": "lead", "fought": "fight", "caught": "catch",
+    "sought": "seek", "stood": "stand", "threw": "throw", "thrown": "throw", "broke": "break",
+    "broken": "break", "withdrew": "withdraw", "withdrawn": "withdraw", "drew": "draw", "drawn": "draw",
+    "fled": "flee", "sank": "sink", "sunk": "sink",
 }
 
 

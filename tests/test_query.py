@@ -112,6 +112,8 @@ def test_word_families_the_stemmer_splits_share_a_stem() -> None:
     assert tokenize("Has anyone died?") == tokenize("No deaths were reported")[:1] == ["death"]
     assert set(tokenize("injured")) == set(tokenize("injuries"))
     assert set(tokenize("They spoke")) == set(tokenize("they speak"))
+    assert tokenize("it took four hours") == tokenize("it takes four hours")  # irregular past tenses
+    assert tokenize("the party had held Marlow") == tokenize("the party holds Marlow")
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,14 @@ def test_where_questions_want_a_place() -> None:
     assert detail_score("What did they do?", "They slept in Halbrook.", []) == 0.0
 
 
+def test_when_questions_want_a_date_more_than_a_span() -> None:
+    question = "Since when had the party held the seat?"
+    assert detail_score(question, "The party had held the seat since 1995.", []) == 2.0
+    assert detail_score(question, "It lost the seat on Friday.", []) == 2.0
+    assert detail_score(question, "It lost the seat for the first time in 30 years.", []) == 1.0
+    assert detail_score(question, "It lost the seat.", []) == 0.0
+
+
 def test_rows_naming_a_role_find_every_way_it_is_written(fake_service: QAService, tmp_path: Path) -> None:
     (tmp_path / "roles.txt").write_text(
         "Talks resume\n\n"
@@ -131,10 +139,11 @@ def test_coverage_counts_the_question_words_a_sentence_holds_in_context(
 ) -> None:
     r = _retriever(fake_service, tmp_path)
     they, quote = _row(r, "They spent"), _row(r, "\"We grabbed")
-    asked = content_words("Did Becker spend the night in Halbrook?")
-    assert asked == {"becker", "spend", "night", "halbrook"}
-    # "They" brings Tom Becker along; night and Halbrook are its own words; "spent" is not "spend"
+    asked = content_words("Did Becker sleep the night in Halbrook?")
+    assert asked == {"becker", "sleep", "night", "halbrook"}
+    # "They" brings Tom Becker along; night and Halbrook are its own words; "spent" is not "sleep"
     assert r.coverage(asked, they) == 0.75
+    assert r.coverage(content_words("Did Becker spend the night in Halbrook?"), they) == 1.0
     assert r.coverage(asked, quote) == 0.25  # Becker only as its speaker
     assert content_words("What year did the strike start?") == {"strike", "start"}
     assert content_words("How long did the strike last?") == {"strike", "last"}
