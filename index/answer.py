@@ -102,6 +102,8 @@ class Answerer:
         asked = speaker_question(question)
         role = role_question(question)
         named_role = self.retriever.rows_naming_role(role) if role and asked is None else []
+        if role and asked is None and not named_role:
+            named_role = self.retriever.rows_naming_title(role)
         if asked is not None:
             answer = self._speaker_answer(question, asked, k, timings)
         elif named_role:

@@ -310,26 +310,28 @@ _ORG_SUFFIXES = frozenset(
 )
 
 
+def split_role(role: str) -> tuple[list[str], list[str]]:
+    """A role's organisation and title, as folded words: "the director of the hospital" ->
+    (["hospital"], ["director"]); "Ukraine's foreign minister" -> (["ukraine"], ["foreign", "minister"])."""
+    w = words(role)
+    while w and w[0] in ("the", "a", "an"):
+        w = w[1:]
+    for i, word in enumerate(w):
+        if word == "s" and i:  # "Ukraine's foreign minister"
+            return w[:i], w[i + 1 :]
+        if word in ("of", "for", "at") and i:  # "the director of the hospital"
+            return [x for x in w[i + 1 :] if x not in ("the", "a", "an")], w[:i]
+    k = next((i for i, x in enumerate(w) if _stem(x) in _TITLE_STEMS), 0)  # "the UN spokesman"
+    return w[:k], w[k:]
+
+
 def role_variants(role: str) -> list[list[str]]:
     """Ways a news text writes a role, as folded word sequences: "the spokesman for the UN" ->
     "un spokesman", "united nations spokesman", "spokesman for the un", "un s spokesman", ...
     ("s" is a possessive: words() splits "UN's" into "un", "s")."""
-    w = words(role)
-    while w and w[0] in ("the", "a", "an"):
-        w = w[1:]
-    org: list[str] = []
-    title: list[str] = []
-    for i, word in enumerate(w):
-        if word == "s" and i:  # "Ukraine's foreign minister"
-            org, title = w[:i], w[i + 1 :]
-            break
-        if word in ("of", "for", "at") and i:  # "the director of the hospital"
-            title, org = w[:i], [x for x in w[i + 1 :] if x not in ("the", "a", "an")]
-            break
-    else:
-        k = next((i for i, x in enumerate(w) if _stem(x) in _TITLE_STEMS), 0)  # "the UN spokesman"
-        org, title = w[:k], w[k:]
+    org, title = split_role(role)
     if not org or not title:
+        w = org + title
         return [w] if w else []
     orgs = [org]
     if len(org) > 1 and org[-1] in _ORG_SUFFIXES:

@@ -25,6 +25,7 @@ from index.query import (
     name_runs,
     role_variants,
     spellings,
+    split_role,
     tokenize,
     tokenize_with_pairs,
     without_measure_word,
@@ -68,6 +69,7 @@ def _names(sentence: str) -> list[str]:
 
 
 _PERSON = r"(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+)?[A-Z][\w’'\-]+(?:[ \t]+[A-Z][\w’'\-]+)+"
+_NOT_HOLDER = r"(?<![Dd]eputy )(?<![Vv]ice )(?<![Vv]ice-)(?<![Ff]ormer )(?<![Aa]cting )(?<![Aa]ssistant )"
 _OFFICE_OF = re.compile(r"^(?P<principal>.+?)(?:’s|'s|’)\s+(?P<noun>[\w-]+)$")
 def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
@@ -114,6 +116,7 @@ class Retriever:
         self._by_initial: dict[str, list[str]] | None = None  # built on first fuzzy look-up
         self._named: dict[str, frozenset[str]] = {}
         self._with_word: dict[str, frozenset[str]] = {}
+        self._lead_words: dict[str, frozenset[str]] = {}
         # per source: its words (for names) and its stems (for unseen words); the union of each
         self.source_words = {
             sid: set(words(entry.source.text)) | set(words(entry.source.title)) for sid, entry in index.sources.items()
@@ -311,27 +314,42 @@ class Retriever:
         """True if a source where this speaker speaks has the qualifiers in its title or first paragraphs."""
         wanted = [w for q in qualifiers for w in words(q)]
         sources = {s.source_id for s in self.sentences if any(name_matches(speaker, n) for n in s.speakers)}
-        for sid in sources:
-            entry = self.index.sources[sid]
-            chunks = (c for c in self.index.chunks.values() if c.source_id == sid)
-            lead_chunks = sorted(chunks, key=lambda c: c.start)[:3]
-            lead = set(words(entry.source.title + " " + " ".join(c.text for c in lead_chunks)))
-            if all(w in lead or any(v.startswith(w[:5]) for v in lead if len(w) >= 5) for w in wanted):
-                return True
-        return False
+        return any(self._lead_has(sid, wanted) for sid in sources)
 
-    def rows_naming_role(self, role: str) -> list[int]:
+    def rows_naming_role(self, role: str, sources: set[str] | None = None) -> list[int]:
         """Rows of body sentences that name whoever holds the role: "Ukraine's Foreign Minister
-        Dmytro Kuleba", "UN spokesman Stephane Dujarric", "Samuel Osei, the hospital's director"."""
+        Dmytro Kuleba", "UN spokesman Stephane Dujarric", "Samuel Osei, the hospital's director".
+        A deputy or former holder ("deputy governor X") does not hold it."""
         patterns = []
         for variant in role_variants(role):
-            phrase = r"\b(?i:" + r"[\W_]+".join(re.escape(w) for w in variant) + r")\b"
+            phrase = _NOT_HOLDER + r"\b(?i:" + r"[\W_]+".join(re.escape(w) for w in variant) + r")\b"
             patterns.append(re.compile(phrase + r",?[ \t]+" + _PERSON))
             patterns.append(re.compile(_PERSON + r",[ \t]+(?:(?i:the|a|an)[ \t]+)?" + phrase))
         return [
             s.row for s in self.sentences
-            if s.role in ANSWER_ROLES and any(p.search(s.text) for p in patterns)
+            if s.role in ANSWER_ROLES and (sources is None or s.source_id in sources)
+            and any(p.search(s.text) for p in patterns)
         ]
+
+    def rows_naming_title(self, role: str) -> list[int]:
+        """For a role with an organisation that no sentence names in full ("the governor of the
+        Bank of Norland"): rows naming the bare title ("Governor Elena Varga") in the sources
+        about that organisation (its words in their title or opening paragraphs)."""
+        org, title = split_role(role)
+        if not org or not title:
+            return []
+        about = {sid for sid in self.index.sources if self._lead_has(sid, org)}
+        return self.rows_naming_role(" ".join(title), about) if about else []
+
+    def _lead_has(self, source_id: str, wanted: list[str]) -> bool:
+        """True if the source's title or first three passages hold these words ("Norland" also
+        holds "Norland's"; a long word may differ in its ending)."""
+        if source_id not in self._lead_words:
+            chunks = sorted((c for c in self.index.chunks.values() if c.source_id == source_id), key=lambda c: c.start)
+            title = self.index.sources[source_id].source.title
+            self._lead_words[source_id] = frozenset(words(title + " " + " ".join(c.text for c in chunks[:3])))
+        lead = self._lead_words[source_id]
+        return all(w in lead or any(v.startswith(w[:5]) for v in lead if len(w) >= 5) for w in wanted)
 
     def resolve_descriptions(self, phrase: str) -> list[str]:
         """'the Ukrainian ambassador to the UK' -> the speakers of sentences that describe them so,

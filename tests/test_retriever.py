@@ -164,3 +164,20 @@ def test_a_question_about_the_government_is_held_by_its_ministries_not_the_rever
     assert r.coverage(content_words("Will the government intervene?"), ministry) == 1.0
     assert r.coverage(content_words("Will the minister intervene?"), government) == 0.0
     assert r.coverage(content_words("Will the company intervene?"), ministry) == 0.5
+
+
+def test_a_role_at_an_organisation_is_found_by_its_bare_title_in_articles_about_it(
+    fake_service: QAService, tmp_path: Path
+) -> None:
+    (tmp_path / "bank.txt").write_text(
+        "Bank of Norland raises rates\n\nDeputy governor Lukas Brandt voted against the rise. "
+        "Governor Elena Varga said the decision was not taken lightly.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "port.txt").write_text("Port strike\n\nGovernor Ana Ruiz visited the port.\n", encoding="utf-8")
+    fake_service.build(fake_service.read_paths([tmp_path / "bank.txt", tmp_path / "port.txt"]))
+    r = fake_service.answerer().retriever
+    assert r.rows_naming_role("the governor of the Bank of Norland") == []  # never written in full
+    assert r.rows_naming_title("the governor of the Bank of Norland") == [_row(r, "Governor Elena Varga")]
+    assert r.rows_naming_title("the governor of the Bank of Tessen") == []  # no article about it
+    assert r.rows_naming_role("the governor") == [_row(r, "Governor Elena Varga"), _row(r, "Governor Ana Ruiz")]
