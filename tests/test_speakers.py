@@ -116,3 +116,16 @@ def test_he_is_whoever_acted_last_even_without_speech() -> None:
     assert _who(said, "He said Unity")[0] == "Graham Welby"  # not the last speaker, Anand
     assert _who(said, "Mr Welby congratulated")[0] == "Graham Welby"  # its quote, from the paragraph
     assert _who(said, "He said his party")[0] == "Omar Haddad"
+
+
+def test_its_spokesperson_speaks_for_the_body_named_before() -> None:
+    text = (
+        "The opposition was less restrained. Its finance spokesperson, Ruth Adeyemi, said the rise was "
+        "\"a hammer blow\".\n\n"
+        "Consumer group FairFare welcomed the decision. Its director, Ines Moreau, said prices had doubled.\n\n"
+        "Her lawyer, Sam Hill, said she would appeal."
+    )
+    said = {s.text: s.speakers for c in annotate(text, chunk_source("s", text)) for s in c.sentences}
+    assert _who(said, "Its finance spokesperson") == ("Ruth Adeyemi", "opposition")
+    assert _who(said, "Its director") == ("Ines Moreau", "FairFare")
+    assert _who(said, "Her lawyer") == ("Sam Hill",)  # a person's lawyer is not a body's
