@@ -369,9 +369,9 @@ def annotate(text: str, chunks: list[Chunk]) -> list[Chunk]:
                 if fold(name) in persons:
                     ctx.last_person = name
             bodies = [n for n in speakers if fold(n) not in persons]
-            body = bodies[-1] if bodies else _body_subject(span, ctx) if span is not None else None
-            if body:
-                ctx.last_body = body
+            group = bodies[-1] if bodies else _body_subject(span, ctx) if span is not None else None
+            if group:
+                ctx.last_body = group
             if not speakers and span is not None:
                 # "Mr Welby congratulated his opponent. He said ...": "he" is the person who
                 # acted last, even when that sentence reported no speech
