@@ -38,9 +38,10 @@ _DURATION = re.compile(r"\b(?:weeks?|months?|years?|decades?)\b")  # "for 30 yea
 _APPOSITIVE = re.compile(r"\s*,\s*(?:a|an|the|of|who|from)\b")
 _WHO_Q = re.compile(r"^\s*who\b|\bwhich (?:person|official|minister|leader)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)+")
-_COUNTED = re.compile(r"(?<![\w.])(\d[\d,.]*|dozens|hundreds|thousands|millions|no|one|two|three|four|five|six|"
+# a number and the words after it; matches may overlap ("seven of the nine members": "nine members")
+_COUNTED = re.compile(r"(?<![\w.])(?=(\d[\d,.]*|dozens|hundreds|thousands|millions|no|one|two|three|four|five|six|"
                       r"seven|eight|nine|ten|eleven|twelve|twenty|fifty|a hundred|a thousand)"
-                      r"\s+((?:[\w’'\-]+\s+){0,2}[\w’'\-]+)",
+                      r"\s+((?:[\w’'\-]+\s+){0,2}[\w’'\-]+))",
                       re.IGNORECASE)
 
 

@@ -132,6 +132,8 @@ def test_count_terms_pair_what_is_asked_with_what_is_counted() -> None:
     assert wanted[0] == "buses" and "buses" not in counted
     assert count_terms("How many times did it erupt?", "It erupted twice.") == (["times"], ["times"])
     assert count_terms("Where is the port?", "It has 60 ships.") is None
+    _, counted = count_terms("How many members voted?", "Seven of the nine members voted.") or ([], [])
+    assert "members" in counted  # "seven of the nine members" counts members
 
 
 def test_coverage_counts_the_question_words_a_sentence_holds_in_context(
