@@ -134,8 +134,9 @@ _ASKED_KIND = re.compile(
 # question is not answered by any government sentence.
 _GOES_BY = {
     "govern": frozenset({"ministri", "minist", "cabinet", "administr", "depart"}),
-    "compani": frozenset({"firm", "oper", "corpor"}),
-    "firm": frozenset({"compani", "oper", "corpor"}),
+    "compani": frozenset({"firm", "oper", "corpor", "busi"}),
+    "firm": frozenset({"compani", "oper", "corpor", "busi"}),
+    "busi": frozenset({"compani", "firm", "corpor"}),
     "armi": frozenset({"militari", "troop", "soldier", "forc"}),
     "militari": frozenset({"armi", "troop", "soldier", "forc"}),
     "polic": frozenset({"offic"}),

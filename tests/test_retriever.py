@@ -8,7 +8,7 @@ import numpy as np
 
 from bot.service import QAService
 from index.details import count_terms, detail_score
-from index.query import content_words
+from index.query import content_words, goes_by
 from index.retriever import Retriever
 
 STORY = (
@@ -166,6 +166,7 @@ def test_a_question_about_the_government_is_held_by_its_ministries_not_the_rever
     assert r.coverage(content_words("Will the government intervene?"), ministry) == 1.0
     assert r.coverage(content_words("Will the minister intervene?"), government) == 0.0
     assert r.coverage(content_words("Will the company intervene?"), ministry) == 0.5
+    assert goes_by("busi") >= {"firm", "compani"}  # small businesses are small firms
 
 
 def test_a_role_at_an_organisation_is_found_by_its_bare_title_in_articles_about_it(
