@@ -363,3 +363,33 @@ def name_runs(question: str) -> list[list[str]]:
                 runs.append([token])
         previous_capital = capital
     return runs
+
+
+# "What did Biden and Johnson discuss?": two people asked about together
+_JOINT = re.compile(r"\b(?i:did|do|does|have|has|had|will|would|were|are)\s+"
+                    r"(?P<a>(?:[A-Z][\w’'\-]*\s+)*?[A-Z][\w’'\-]*)\s+and\s+(?P<b>(?:[A-Z][\w’'\-]*\s+)*?[A-Z][\w’'\-]*)\s+(?P<rest>[a-z].*)$")
+TALK_WORDS = frozenset(
+    "say said says tell told talk talked talks spoke speak spoken discuss discussed discussion discussions "
+    "conference statement call".split()
+)
+
+
+@dataclass(frozen=True)
+class JointQuestion:
+    """Two people asked about together, and what the question asks they did."""
+
+    names: tuple[str, str]  # the last word of each name, folded ("biden", "johnson")
+    predicate: frozenset[str]  # stems of the rest, without stop words ("review")
+    talk: bool  # the rest asks what they said ("talk about", "discuss")
+
+
+def joint_question(question: str) -> JointQuestion | None:
+    """ "What did Zelenskyy and Scholz talk about?" -> names zelenskyy/scholz, talk."""
+    match = _JOINT.search(question)
+    if not match:
+        return None
+    a, b = (words(match.group(n))[-1] for n in ("a", "b"))
+    rest = words(match.group("rest"))
+    talk = bool(set(rest) & TALK_WORDS)
+    predicate = frozenset(_stem(w) for w in rest if w not in STOPWORDS and w not in TALK_WORDS)
+    return JointQuestion((a, b), predicate, talk)

@@ -15,11 +15,14 @@ from index.query import (
     QUESTION_WORDS,
     SPEAKS_FOR,
     STOPWORDS,
+    TALK_WORDS,
     TITLE_WORDS,
+    JointQuestion,
     canonical_name,
     content_words,
     fold,
     goes_by,
+    joint_question,
     measure_nouns,
     name_matches,
     name_runs,
@@ -53,6 +56,7 @@ class Retrieval:
 RRF_WEIGHT = 0.2
 LEXICAL_WEIGHT = 0.25
 DETAIL_BONUS = 0.1
+JOINT_BONUS = 0.2  # "What did A and B review?": a sentence where both did it together
 COVERAGE_BONUS = 0.2  # for holding all of the question's words (results flat for 0.15-0.3)
 _DEMONYM = re.compile(r"(?:ian|ean|can|ese|ish|ic|i)$")
 
@@ -148,7 +152,10 @@ class Retriever:
 
     def _carried(self, row: int) -> list[str]:
         """Names an anaphoric sentence refers back to."""
-        return [n for before in self.antecedent.get(row, []) for n in _names(self.sentences[before].text)]
+        return [
+            n for before in self.antecedent.get(row, [])
+            for n in [*_names(self.sentences[before].text), *self.sentences[before].speakers]
+        ]
 
     def tokens_in_context(self, row: int) -> set[str]:
         """The sentence's tokens plus the names an opening "they"/"he" refers back to."""
@@ -208,6 +215,7 @@ class Retriever:
         # words or phrases outright should win, so the normalised scores count as well.
         top_lex = max((float(lexical[r]) for r in fused), default=0.0) or 1.0
         content = content_words(question)
+        joint = joint_question(question)
         dense = {row: in_context.get(row, float(self.vectors[row] @ qv)) for row in fused}
         for row in fused:
             fused[row] = (
@@ -216,6 +224,7 @@ class Retriever:
                 + LEXICAL_WEIGHT * float(lexical[row]) / top_lex
                 + DETAIL_BONUS * detail_score(question, self.sentences[row].text, tokens)
                 + COVERAGE_BONUS * self.coverage(content, row)
+                + (JOINT_BONUS * self.joint_score(joint, row) if joint else 0.0)
             )
         hits = [
             Hit(self.sentences[row], score, dense[row], float(lexical[row]))
@@ -238,6 +247,31 @@ class Retriever:
             if w in have or goes_by(w) & have or (len(w) >= 5 and any(h.startswith(w[:5]) for h in have))
         ]
         return len(covered) / len(content)
+
+    def joint_score(self, joint: JointQuestion, row: int) -> float:
+        """0 to 1 for "What did A and B review?": the sentence has both (in context) and what
+        they did; 1 when it also joins them ("A and B ...", "Both ...", an opening "They"),
+        0.5 when it has both apart ("talks with A, B said")."""
+        have = self.tokens_in_context(row) | self.speaker_tokens[row]
+        names = [tokenize(n)[-1] if tokenize(n) else n for n in joint.names]
+        if not all(n in have or any(word_match(n, h) for h in have) for n in names):
+            return 0.0
+        text = self.sentences[row].text
+        folded = words(text)
+        parts = []
+        if joint.predicate:
+            parts.append(self.coverage(set(joint.predicate), row))
+        if joint.talk:
+            parts.append(1.0 if set(folded) & TALK_WORDS or self.sentences[row].speakers else 0.0)
+        done = sum(parts) / len(parts) if parts else 1.0
+        a, b = joint.names
+        anaphor = _ANAPHOR.match(text) if row in self.antecedent else None
+        together = (
+            re.search(rf"\b(?:{a}|{b})\b\W+(?:\w+\W+){{0,3}}?and\W+(?:\w+\W+){{0,3}}?(?:{a}|{b})\b", fold(text))
+            or (anaphor is not None and anaphor.group("plural"))
+            or "both" in folded
+        )
+        return done * (1.0 if together else 0.5)
 
     def _collapse(self, hits: list[Hit]) -> list[Hit]:
         """Drop captions that repeat body text; put remaining non-body text below all body text."""

@@ -303,3 +303,23 @@ def test_by_election_roles_positions_and_other_parties(real_service: QAService, 
     assert not service.ask("What did the Unity Party leader say?").found  # Haddad leads another party
     assert not service.ask("What is Priti Anand's position on immigration?").found
     assert service.ask("What is Priti Anand's position on the maternity unit?").found
+
+
+def test_two_people_asked_about_together_get_what_they_did_together(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "depot.txt"
+    path.write_text(
+        "Depot closure talks resume\n\n"
+        "Mayor Ana Ruiz met union leader Tom Hill at city hall on Tuesday to discuss the bus depot.\n\n"
+        "\"We will not accept a closure without a plan for every worker,\" Hill said after the meeting. "
+        "Ruiz said she was hopeful but that the city could not keep paying for an empty building.\n\n"
+        "Both leaders reviewed a consultant's report that put the cost of keeping the depot open at 4 million "
+        "euros a year, and they agreed to meet again in two weeks.\n",
+        encoding="utf-8",
+    )
+    service = _service_over(real_service, tmp_path, [path])
+    answer = service.ask("What did Ruiz and Hill review?")
+    assert answer.found, answer.answer
+    assert answer.answer.startswith("Both leaders reviewed a consultant's report")
+    _verify(service, answer)
+    hill = service.ask("What did Hill say?")  # one of them alone: his own words
+    assert hill.found and hill.answer.startswith("\"We will not accept")

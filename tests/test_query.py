@@ -6,6 +6,7 @@ import pytest
 
 from index.query import (
     generic_topic,
+    joint_question,
     name_matches,
     role_question,
     role_variants,
@@ -123,3 +124,14 @@ def test_word_families_the_stemmer_splits_share_a_stem() -> None:
 )
 def test_generic_topics(topic: str, generic: bool) -> None:
     assert generic_topic(topic) is generic
+
+
+def test_two_people_asked_about_together() -> None:
+    joint = joint_question("What did Biden and Johnson review?")
+    assert joint is not None and joint.names == ("biden", "johnson")
+    assert joint.predicate == {"review"} and not joint.talk
+    talk = joint_question("Did Scholz and Olaf Putin discuss gas prices?")
+    assert talk is not None and talk.names == ("scholz", "putin") and talk.talk
+    assert talk.predicate == {"gas", "price"}
+    assert joint_question("What did Scholz say about Biden and Johnson?") is None  # one speaker
+    assert joint_question("What did the Kremlin and the White House say?") is None  # not two names

@@ -8,7 +8,7 @@ import numpy as np
 
 from bot.service import QAService
 from index.details import count_terms, detail_score
-from index.query import content_words, goes_by
+from index.query import content_words, goes_by, joint_question
 from index.retriever import Retriever
 
 STORY = (
@@ -184,3 +184,24 @@ def test_a_role_at_an_organisation_is_found_by_its_bare_title_in_articles_about_
     assert r.rows_naming_title("the governor of the Bank of Norland") == [_row(r, "Governor Elena Varga")]
     assert r.rows_naming_title("the governor of the Bank of Tessen") == []  # no article about it
     assert r.rows_naming_role("the governor") == [_row(r, "Governor Elena Varga"), _row(r, "Governor Ana Ruiz")]
+
+
+def test_two_people_together_prefer_the_sentence_where_they_did_it_together(
+    fake_service: QAService, tmp_path: Path
+) -> None:
+    (tmp_path / "talks.txt").write_text(
+        "Depot talks\n\nMayor Ana Ruiz met union leader Tom Hill on Tuesday. "
+        "They reviewed plans to close the depot. Ruiz said Hill was a tough negotiator. "
+        "Ruiz and Hill agreed to meet again. In a separate statement, Hill reviewed the union's accounts.\n",
+        encoding="utf-8",
+    )
+    fake_service.build(fake_service.read_paths([tmp_path / "talks.txt"]))
+    r = fake_service.answerer().retriever
+    review = joint_question("What did Ruiz and Hill review?")
+    assert review is not None
+    assert r.joint_score(review, _row(r, "They reviewed")) == 1.0  # "They": both, together, reviewing
+    assert r.joint_score(review, _row(r, "Ruiz and Hill agreed")) == 0.0  # together, but not reviewing
+    assert r.joint_score(review, _row(r, "In a separate")) == 0.0  # Hill alone
+    talk = joint_question("What did Ruiz and Hill talk about?")
+    assert talk is not None
+    assert r.joint_score(talk, _row(r, "Ruiz said Hill")) == 0.5  # both, talking, but apart
