@@ -23,7 +23,7 @@ from index.types import ANSWER_ROLES, Hit
 NOT_FOUND = "I couldn't find that in the indexed sources."
 SPEAKER_BONUS = 0.15  # on the fused score, for sentences the asked-about speaker said
 MENTION_BONUS = 0.05  # for sentences that name them
-COUNT_SIMILARITY = 0.5  # word similarity at which "troops" answers "how many soldiers"
+COUNT_SIMILARITY = 0.5
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,8 @@ class Answerer:
         if not hits or not self._relevant(question, hits[0], unseen, unseen_there):
             return self._not_found(question, hits[:3], NOT_FOUND)
         if self._counts(question, hits[0]) is False:
-            counted = [h for h in hits[1:3] if self._counts(question, h)]
+            # a runner-up that counts them ("about 2.3 million customers")
+            counted = [h for h in hits[1:6] if self._counts(question, h) and self._relevant(question, h, unseen)]
             if not counted:
                 # "How many buses does Veltra own?": no close passage gives a number of buses
                 return self._not_found(question, hits[:3], NOT_FOUND)

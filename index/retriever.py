@@ -492,7 +492,7 @@ class Retriever:
         (after stemming and spelling slack)."""
         stems = self.stem_vocabulary if sources is None else set().union(*(self.source_stems[s] for s in sources))
         unseen = []
-        for word in tokenize(question):
+        for word in tokenize(without_measure_word(question)):  # "how big a fine": the fine
             if word in stems or word in QUESTION_WORDS or len(word) < 3:
                 continue
             if sources is None and self.mentioned(word):

@@ -35,3 +35,12 @@ def test_an_unknown_kind_of_a_known_thing_needs_a_clearly_close_match(
     # an unseen word that qualifies nothing is judged by how much else matches
     other = "Are pharmacies giving the MMR vaccine?"
     assert answerer._relevant(other, hit, answerer.retriever.unseen_words(other))
+
+
+def test_the_measure_word_of_how_big_is_not_a_word_the_sources_must_hold(
+    fake_service: QAService, tmp_path: Path
+) -> None:
+    service, _ = _setup(fake_service, tmp_path)
+    retriever = service.answerer().retriever
+    assert retriever.unseen_words("How big a vaccine stock do pharmacies hold?") == ["stock", "hold"]
+    assert retriever.unseen_words("How big is the flu vaccine?") == ["flu"]

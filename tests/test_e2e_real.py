@@ -323,3 +323,21 @@ def test_two_people_asked_about_together_get_what_they_did_together(real_service
     _verify(service, answer)
     hill = service.ask("What did Hill say?")  # one of them alone: his own words
     assert hill.found and hill.answer.startswith("\"We will not accept")
+
+
+def test_how_many_takes_a_close_runner_up_that_counts_what_is_asked(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "breach.txt"
+    path.write_text(
+        "Retailer admits data breach\n\n"
+        "Hackers stole the names and home addresses of about 2.3 million loyalty-card customers, "
+        "the retailer said on Wednesday.\n\n"
+        "The company and the regulator agreed that every affected customer would be emailed by Friday.\n\n"
+        "The retailer said it would offer affected customers free identity monitoring for 12 months.\n\n"
+        "Some customers were angry at how they had learned about the breach.\n",
+        encoding="utf-8",
+    )
+    service = _service_over(real_service, tmp_path, [path])
+    answer = service.ask("How many customers were affected?")
+    assert answer.found, answer.answer
+    assert "2.3 million" in answer.answer.split("[1]")[0]
+    _verify(service, answer)
