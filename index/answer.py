@@ -11,6 +11,7 @@ from index.details import count_terms
 from index.query import (
     SpeakerQuestion,
     generic_topic,
+    joint_question,
     name_runs,
     role_question,
     speaker_question,
@@ -130,6 +131,13 @@ class Answerer:
         unseen_there = self.retriever.unseen_words(question, sources) if sources is not None else []
         if not hits or not self._relevant(question, hits[0], unseen, unseen_there):
             return self._not_found(question, hits[:3], NOT_FOUND)
+        joint = joint_question(question)
+        if joint is not None:
+            # "What did Okafor and Marsh agree?": where they agreed, over where they are named
+            together = {h.sentence.row: self.retriever.joint_score(joint, h.sentence.row) for h in hits}
+            best = max(together.values())
+            if best >= 0.5 and together[hits[0].sentence.row] < best:
+                hits = sorted(hits, key=lambda h: -together[h.sentence.row])  # stable: by score within
         if self._counts(question, hits[0]) is False:
             # a runner-up that counts them ("about 2.3 million customers")
             counted = [h for h in hits[1:6] if self._counts(question, h) and self._relevant(question, h, unseen)]

@@ -95,6 +95,9 @@ class Retriever:
             else np.zeros((0, embedder.dimension), np.float32)
         )
         self.antecedent = self._antecedents()
+        self._speaker_words = {
+            w for s in self.sentences for name in s.speakers for w in name.split() if w[:1].isupper()
+        }
         carried_names = {row: self._carried(row) for row in self.antecedent}
         docs = []
         for s in self.sentences:
@@ -152,10 +155,14 @@ class Retriever:
 
     def _carried(self, row: int) -> list[str]:
         """Names an anaphoric sentence refers back to."""
-        return [
-            n for before in self.antecedent.get(row, [])
-            for n in [*_names(self.sentences[before].text), *self.sentences[before].speakers]
-        ]
+        carried = []
+        for before in self.antecedent.get(row, []):
+            text = self.sentences[before].text
+            first = re.match(r"[“\"‘']?([A-Z][\w’'\-]+)", text)
+            if first and first.group(1) in self._speaker_words:  # "Okafor and Marsh met ..."
+                carried.append(first.group(1))
+            carried += [*_names(text), *self.sentences[before].speakers]
+        return carried
 
     def tokens_in_context(self, row: int) -> set[str]:
         """The sentence's tokens plus the names an opening "they"/"he" refers back to."""

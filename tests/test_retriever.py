@@ -205,3 +205,19 @@ def test_two_people_together_prefer_the_sentence_where_they_did_it_together(
     talk = joint_question("What did Ruiz and Hill talk about?")
     assert talk is not None
     assert r.joint_score(talk, _row(r, "Ruiz said Hill")) == 0.5  # both, talking, but apart
+
+
+def test_a_name_opening_the_sentence_before_is_carried_when_it_is_a_speakers(
+    fake_service: QAService, tmp_path: Path
+) -> None:
+    (tmp_path / "talks.txt").write_text(
+        "Depot talks\n\nMayor Ana Ruiz said the depot would close. Ruiz and Hill met on Tuesday. "
+        "They agreed to meet again. Residents protested outside. They carried banners.\n",
+        encoding="utf-8",
+    )
+    fake_service.build(fake_service.read_paths([tmp_path / "talks.txt"]))
+    r = fake_service.answerer().retriever
+    assert {"ruiz", "hill"} <= r.tokens_in_context(_row(r, "They agreed"))
+    assert "resid" not in r.tokens_in_context(_row(r, "They carried"))  # not a name: not carried
+    agree = joint_question("What did Ruiz and Hill agree?")
+    assert agree is not None and r.joint_score(agree, _row(r, "They agreed")) == 1.0
