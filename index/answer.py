@@ -183,7 +183,13 @@ class Answerer:
 
         top = max(hits, key=lambda h: h.score, default=None)
         if len(named) > 1 and top is not None and top.sentence.speakers and top.sentence.speakers[0] in named:
-            # "the mayor" may be two people in two articles: answer about the one most relevant here.
+            holders = self._holders_apart(named, hits)
+            if not asked.rest and len(holders) > 1:
+                # "What did the chief executive say?" and two articles each have one: the best
+                # statement of each, rather than a guess at which one was meant
+                chosen = sorted(holders, key=lambda h: -h.score)[: self.settings.max_sentences]
+                return self._compose(question, chosen)
+            # with a topic ("What did the mayor warn about?"): the one most relevant to it
             first = top.sentence.speakers[0]
             hits = [h for h in hits if first in h.sentence.speakers]
         hits.sort(key=key)
@@ -199,6 +205,18 @@ class Answerer:
 
             chosen.sort(key=reading_order)
         return self._compose(question, chosen)
+
+    @staticmethod
+    def _holders_apart(named: set[str], hits: list[Hit]) -> list[Hit]:
+        """The best own statement (as main speaker, quotes first) of each person the title names,
+        when they are in different sources; one person or one source: just theirs."""
+        best: dict[str, Hit] = {}
+        for hit in sorted(hits, key=lambda h: (0 if h.sentence.is_quote else 1, -h.score)):
+            speaker = hit.sentence.speakers[0] if hit.sentence.speakers else None
+            if speaker in named and speaker not in best:
+                best[speaker] = hit
+        sources = {h.sentence.source_id for h in best.values()}
+        return list(best.values()) if len(sources) > 1 else []
 
     def _off_topic(self, topic: str, hits: list[Hit]) -> bool:
         """True if the question restricts X's words to a topic ("about NATO", "on immigration")

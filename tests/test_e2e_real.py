@@ -178,6 +178,16 @@ def test_one_title_two_people_answers_about_one(real_service: QAService) -> None
     assert speakers == {"Tomas Eriksen"}
 
 
+def test_one_title_two_people_no_topic_gives_each_ones_words(real_service: QAService) -> None:
+    """ "What did the mayor say?" with a mayor in each of two articles: one statement of each."""
+    answer = real_service.ask("What did the mayor say?")
+    assert answer.found
+    _verify(real_service, answer)
+    by_source = {c.source_id: set(c.speakers) for c in answer.citations}
+    assert len(by_source) == 2
+    assert {"Tomas Eriksen", "Elena Ruiz"} <= set().union(*by_source.values())
+
+
 def test_an_html_page_end_to_end(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
     """A news page with navigation, a figure caption and a footer: only the article is indexed and quoted."""
     from tests.conftest import DATA
