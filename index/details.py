@@ -14,8 +14,11 @@ _QUANTITY_Q = re.compile(
     re.IGNORECASE,
 )
 _MEASURE_Q = re.compile(r"\bhow (?:far|long|tall|high|deep|wide|heavy|fast|big|large|old)\b", re.IGNORECASE)
+_NUMBER_WORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
+                r"fifty|sixty|seventy|eighty|ninety|hundred|dozen)")
 _MEASURE = re.compile(
-    r"\d[\d,.]*[\s-]?(?:km|kilometres?|kilometers?|m|cm|mm|metres?|meters?|miles?|feet|foot|ft|inch(?:es)?|kg|"
+    r"(?:\d[\d,.]*|\b" + _NUMBER_WORD + r")[\s-]?"
+    r"(?:km|kilometres?|kilometers?|m|cm|mm|metres?|meters?|miles?|feet|foot|ft|inch(?:es)?|kg|"
     r"tonnes?|tons?|litres?|liters?|seconds?|hours?|minutes?|days?|weeks?|months?|years?(?: old)?|mph|km/h|%|"
     r"percent|per cent|degrees?|pages?|words?|storeys?|stories|floors?|C|F)\b",
     re.IGNORECASE,

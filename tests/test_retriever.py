@@ -107,6 +107,9 @@ def test_how_much_wants_money_and_how_long_wants_a_measure() -> None:
     assert detail_score(question, "The fee is 150 million dollars.", []) == 2.0
     assert detail_score(question, "The deal must close by June 30.", []) == 1.0
     assert detail_score("How long is the ruling?", "She wrote a 64-page ruling.", []) == 2.0
+    long_q = "How long did the attack go unnoticed?"
+    assert detail_score(long_q, "It went unnoticed for almost three weeks.", []) == 2.0  # in words
+    assert detail_score(long_q, "They got in on February 19.", []) == 1.0  # a number, not a measure
 
 
 def test_names_in_a_question_narrow_it_to_the_sources_that_hold_them(
