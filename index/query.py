@@ -82,7 +82,7 @@ _FAMILIES = {
     "spent": "spend", "knew": "know", "known": "know", "led": "lead", "fought": "fight", "caught": "catch",
     "sought": "seek", "stood": "stand", "threw": "throw", "thrown": "throw", "broke": "break",
     "broken": "break", "withdrew": "withdraw", "withdrawn": "withdraw", "drew": "draw", "drawn": "draw",
-    "fled": "flee", "sank": "sink", "sunk": "sink",
+    "fled": "flee", "sank": "sink", "sunk": "sink", "got": "get", "gotten": "get", "went": "go", "gone": "go",
 }
 
 

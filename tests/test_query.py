@@ -115,6 +115,7 @@ def test_word_families_the_stemmer_splits_share_a_stem() -> None:
     assert set(tokenize("They spoke")) == set(tokenize("they speak"))
     assert tokenize("it took four hours") == tokenize("it takes four hours")  # irregular past tenses
     assert tokenize("the party had held Marlow") == tokenize("the party holds Marlow")
+    assert tokenize("the attackers got in") == tokenize("the attackers get in")
 
 
 @pytest.mark.parametrize(
