@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from index.details import count_terms
+from index.details import count_terms, names_someone
 from index.query import (
     SpeakerQuestion,
     generic_topic,
@@ -130,6 +130,9 @@ class Answerer:
         # words that the sources naming the question's names lack ("weather" for "the weather in Carden")
         unseen_there = self.retriever.unseen_words(question, sources) if sources is not None else []
         if not hits or not self._relevant(question, hits[0], unseen, unseen_there):
+            return self._not_found(question, hits[:3], NOT_FOUND)
+        if self._names_someone(question, hits) is False:
+            # "Who hacked Hollis?": no close passage names anyone who did it
             return self._not_found(question, hits[:3], NOT_FOUND)
         joint = joint_question(question)
         if joint is not None:
@@ -263,6 +266,10 @@ class Answerer:
             hits = [h for h in hits if not (h.sentence.speakers[:1] and h.sentence.speakers[0] in names
                                             and h.sentence.speakers[0] != lead[0])]
         return self._compose(question, self._pick(hits))
+
+    def _names_someone(self, question: str, hits: list[Hit]) -> bool | None:
+        """For "who did X": does the best passage name someone the question does not? None otherwise."""
+        return names_someone(question, hits[0].sentence.text) if hits else None
 
     def _counts(self, question: str, hit: Hit) -> bool | None:
         """For "how many X": does the sentence give a number of X or of something close in

@@ -351,3 +351,5 @@ def test_how_many_takes_a_close_runner_up_that_counts_what_is_asked(real_service
     assert answer.found, answer.answer
     assert "2.3 million" in answer.answer.split("[1]")[0]
     _verify(service, answer)
+    who = service.ask("Who hacked the retailer?")  # the article never says
+    assert not who.found, who.answer
