@@ -19,12 +19,14 @@ from index.query import (
     without_measure_word,
 )
 from index.retriever import Retriever
+from index.speakers import load_parser
 from index.types import ANSWER_ROLES, Hit
 
 NOT_FOUND = "I couldn't find that in the indexed sources."
 SPEAKER_BONUS = 0.15  # on the fused score, for sentences the asked-about speaker said
 MENTION_BONUS = 0.05  # for sentences that name them
 COUNT_SIMILARITY = 0.5
+UNKNOWN_KIND_MARGIN = 0.35  # above min_similarity, for "the flu vaccine" when only vaccines are known
 
 
 @dataclass(frozen=True)
@@ -267,6 +269,21 @@ class Answerer:
                                             and h.sentence.speakers[0] != lead[0])]
         return self._compose(question, self._pick(hits))
 
+    def _unknown_kind(self, question: str, unseen: list[str]) -> bool:
+        """True if a word no source holds qualifies a noun they do hold ("flu" in "the flu
+        vaccine", "unemployment" in "the unemployment rate"), read from the question's parse."""
+        if not unseen:
+            return False
+        vocabulary = self.retriever.stem_vocabulary
+        for token in load_parser()(question):
+            head_noun = token.head.pos_ in ("NOUN", "PROPN") and not token.head.text.lower().endswith("ing")
+            if token.dep_ != "compound" or token.head is token or not head_noun:
+                continue  # "the new rate" is that rate; "the army helping" is a misparse
+            word, head = tokenize(token.text), tokenize(token.head.text)
+            if word and head and word[0] in unseen and head[0] not in unseen and head[0] in vocabulary:
+                return True
+        return False
+
     def _names_someone(self, question: str, hits: list[Hit]) -> bool | None:
         """For "who did X": does the best passage name someone the question does not? None otherwise."""
         return names_someone(question, hits[0].sentence.text) if hits else None
@@ -301,12 +318,12 @@ class Answerer:
         floor = self.settings.min_similarity
         if unseen:
             share = len(unseen) / max(1, len(q))
+            if self._unknown_kind(question, unseen):
+                # an unknown kind of a known thing ("the flu vaccine", "the unemployment rate"):
+                # a passage about that thing is about another kind, unless it is very close
+                return top.dense >= floor + UNKNOWN_KIND_MARGIN
             if top.dense >= floor + 0.2:
                 return True
-            # an unknown kind of a known thing ("the flu vaccine"), not clearly close: not that thing
-            heads = [(tokenize(w) or [""])[0] for w in question.split()]  # "" for a stop word
-            if any(a in unseen and b and b not in unseen for a, b in zip(heads, heads[1:], strict=False)):
-                return False
             named = set(tokenize(" ".join(w for run in name_runs(question) for w in run)))
             asked = q - named - set(tokenize(" ".join(unseen)))
             if share <= 0.34 and asked and asked <= tokens and top.dense >= floor:

@@ -30,8 +30,14 @@ def test_an_unknown_kind_of_a_known_thing_needs_a_clearly_close_match(
     unseen = answerer.retriever.unseen_words(question)
     assert unseen == ["flu"]
     assert not answerer._relevant(question, hit, unseen)  # "flu" qualifies "vaccine": another vaccine
-    close = Hit(hit.sentence, hit.score, 0.5, hit.lexical)
+    assert not answerer._relevant(question, Hit(hit.sentence, hit.score, 0.5, hit.lexical), unseen)
+    close = Hit(hit.sentence, hit.score, 0.65, hit.lexical)  # only a very close match
     assert answerer._relevant(question, close, unseen)
+    rate = "What is the unemployment rate at pharmacies?"  # "unemployment" qualifies "rate"...
+    assert answerer._unknown_kind(rate, answerer.retriever.unseen_words(rate)) is False  # ...no "rate" here
+    assert answerer._unknown_kind("Is the new vaccine available?", []) is False  # nothing unseen
+    odd = "Is the experimental vaccine available?"  # an adjective is a state of the thing, not a kind
+    assert answerer._unknown_kind(odd, answerer.retriever.unseen_words(odd)) is False
     # an unseen word that qualifies nothing is judged by how much else matches
     other = "Are pharmacies giving the MMR vaccine?"
     assert answerer._relevant(other, hit, answerer.retriever.unseen_words(other))
