@@ -161,8 +161,10 @@ class Answerer:
             timings.update(retrieval.timings_ms)
             mentioning = set(self.retriever.rows_mentioning(asked.who))
             near = [h for h in retrieval.hits if h.sentence.row in mentioning]
-            if not asked.strict and near and self._relevant(question, near[0]):
-                # "What did the US propose?": what the sources report about it, from whoever.
+            describable = not asked.strict or asked.verb.lower() in ("react", "respond")
+            if describable and near and self._relevant(question, near[0]):
+                # "What did the US propose?", "How did scientists react?" (when they are not
+                # quoted): what the sources report about it, from whoever.
                 return self._compose(question, self._pick(near))
             return self._not_found(
                 question, near,

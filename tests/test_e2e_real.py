@@ -353,3 +353,21 @@ def test_how_many_takes_a_close_runner_up_that_counts_what_is_asked(real_service
     _verify(service, answer)
     who = service.ask("Who hacked the retailer?")  # the article never says
     assert not who.found, who.answer
+
+
+def test_a_reaction_that_is_described_not_quoted_is_still_an_answer(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "lander.txt"
+    path.write_text(
+        "Lunar lander launch delayed\n\n"
+        "The space agency postponed the launch of its lunar lander by six months after an engine test failed.\n\n"
+        "Scientists waiting for data from the mission were more forgiving than politicians.\n\n"
+        "Senator Lars Dahl said the agency had a pattern of optimistic schedules.\n",
+        encoding="utf-8",
+    )
+    service = _service_over(real_service, tmp_path, [path])
+    reacted = service.ask("How did scientists react to the delay?")
+    assert reacted.found, reacted.answer
+    assert "more forgiving" in reacted.answer.split("[1]")[0]
+    _verify(service, reacted)
+    said = service.ask("What did scientists say?")  # nobody quotes them: their words are not there
+    assert not said.found and "couldn't find anything scientists said" in said.answer
