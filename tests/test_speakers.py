@@ -123,9 +123,11 @@ def test_its_spokesperson_speaks_for_the_body_named_before() -> None:
         "The opposition was less restrained. Its finance spokesperson, Ruth Adeyemi, said the rise was "
         "\"a hammer blow\".\n\n"
         "Consumer group FairFare welcomed the decision. Its director, Ines Moreau, said prices had doubled.\n\n"
-        "Her lawyer, Sam Hill, said she would appeal."
+        "Her lawyer, Sam Hill, said she would appeal.\n\n"
+        "The valve was made by Brekke Aerospace. Its chief executive, Olav Brekke, said it was cooperating."
     )
     said = {s.text: s.speakers for c in annotate(text, chunk_source("s", text)) for s in c.sentences}
     assert _who(said, "Its finance spokesperson") == ("Ruth Adeyemi", "opposition")
     assert _who(said, "Its director") == ("Ines Moreau", "FairFare")
     assert _who(said, "Her lawyer") == ("Sam Hill",)  # a person's lawyer is not a body's
+    assert _who(said, "Its chief executive") == ("Olav Brekke", "Brekke Aerospace")  # not the valve
