@@ -279,7 +279,7 @@ class Answerer:
         vocabulary = self.retriever.stem_vocabulary
         for token in load_parser()(question):
             head_noun = token.head.pos_ in ("NOUN", "PROPN") and not token.head.text.lower().endswith("ing")
-            if token.dep_ != "compound" or token.head is token or not head_noun:
+            if token.dep_ != "compound" or token.head.i == token.i or not head_noun:
                 continue  # "the new rate" is that rate; "the army helping" is a misparse
             word, head = tokenize(token.text), tokenize(token.head.text)
             if word and head and word[0] in unseen and head[0] not in unseen and head[0] in vocabulary:

@@ -249,10 +249,10 @@ def _subject_of(verb: Any) -> Any | None:
         for child in node.children:
             if child.dep_ in ("nsubj", "nsubjpass") and not (node is not verb and child.dep_ == "nsubjpass"):
                 return child
-        if node.dep_ in ("advcl", "xcomp", "conj", "ccomp") and node.head is not node:
+        if node.dep_ in ("advcl", "xcomp", "conj", "ccomp") and node.head.i != node.i:
             node = node.head
             # the subject of a reported clause is not the one who speaks
-            while node.dep_ == "ccomp" and node.head is not node:
+            while node.dep_ == "ccomp" and node.head.i != node.i:
                 node = node.head
         else:
             return None
@@ -275,6 +275,12 @@ def _speakers_of(sent: Any, offset: int, quotes: list[tuple[int, int]], ctx: _Co
         if _lemma(token) == "add" and any(c.dep_ == "dobj" for c in token.children):
             continue  # "could add several days" is not speech
         subject = _subject_of(token)
+        passive = subject is not None and subject.dep_ == "nsubjpass" and subject.head.i == token.i
+        if passive and _lemma(token) != "quote":
+            # "a new date would be announced", "Putin was told by Lavrov": the speaker, if any,
+            # is the agent ("was quoted as saying" keeps its subject)
+            agent = next((c for c in token.children if c.dep_ == "agent"), None)
+            subject = next((c for c in agent.children if c.dep_ == "pobj"), None) if agent is not None else None
         name = _resolve(subject, sent, ctx) if subject is not None else None
         if name:
             depth = len(list(token.ancestors))

@@ -131,3 +131,16 @@ def test_its_spokesperson_speaks_for_the_body_named_before() -> None:
     assert _who(said, "Its director") == ("Ines Moreau", "FairFare")
     assert _who(said, "Her lawyer") == ("Sam Hill",)  # a person's lawyer is not a body's
     assert _who(said, "Its chief executive") == ("Olav Brekke", "Brekke Aerospace")  # not the valve
+
+
+def test_what_is_announced_or_asked_is_not_a_speaker() -> None:
+    text = (
+        "Launch delayed\n\n"
+        "The agency said a new launch date would be announced in January. "
+        "Customers are being asked to change their passwords. "
+        "Putin was told by Lavrov that talks should continue."
+    )
+    said = {s.text: s.speakers for c in annotate(text, chunk_source("s", text)) for s in c.sentences}
+    assert _who(said, "The agency said") == ("agency",)  # not "new launch date"
+    assert _who(said, "Customers are being asked") == ()
+    assert _who(said, "Putin was told")[0] == "Lavrov"  # the agent speaks
