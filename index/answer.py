@@ -25,7 +25,7 @@ from index.types import ANSWER_ROLES, Hit
 NOT_FOUND = "I couldn't find that in the indexed sources."
 SPEAKER_BONUS = 0.15  # on the fused score, for sentences the asked-about speaker said
 MENTION_BONUS = 0.05  # for sentences that name them
-COUNT_SIMILARITY = 0.5
+COUNT_SIMILARITY = 0.5  # word similarity at which "troops" answers "how many soldiers"
 UNKNOWN_KIND_MARGIN = 0.35  # above min_similarity, for "the flu vaccine" when only vaccines are known
 
 

@@ -242,13 +242,17 @@ class Retriever:
         timings["fuse"] = (time.perf_counter() - t2) * 1000
         return Retrieval(hits[:k], qv, timings)
 
+    def _held(self, row: int) -> set[str]:
+        """The sentence's tokens in context plus its speakers' (what it "holds" of a question)."""
+        return self.tokens_in_context(row) | self.speaker_tokens[row]
+
     def coverage(self, content: set[str], row: int) -> float:
         """Share of the question's content words (``content_words``) the sentence holds, read in
         context: with its speakers and the names an opening "They" stands for; "Crimean" holds
         "Crimea"."""
         if not content:
             return 0.0
-        have = self.tokens_in_context(row) | self.speaker_tokens[row]
+        have = self._held(row)
         covered = [
             w for w in content
             if w in have or goes_by(w) & have or (len(w) >= 5 and any(h.startswith(w[:5]) for h in have))
@@ -259,8 +263,8 @@ class Retriever:
         """0 to 1 for "What did A and B review?": the sentence has both (in context) and what
         they did; 1 when it also joins them ("A and B ...", "Both ...", an opening "They"),
         0.5 when it has both apart ("talks with A, B said")."""
-        have = self.tokens_in_context(row) | self.speaker_tokens[row]
-        names = [tokenize(n)[-1] if tokenize(n) else n for n in joint.names]
+        have = self._held(row)
+        names = [(tokenize(n) or [n])[-1] for n in joint.names]
         if not all(n in have or any(word_match(n, h) for h in have) for n in names):
             return 0.0
         text = self.sentences[row].text
