@@ -279,8 +279,7 @@ def _speakers_of(sent: Any, offset: int, quotes: list[tuple[int, int]], ctx: _Co
         if passive and _lemma(token) != "quote":
             # "a new date would be announced", "Putin was told by Lavrov": the speaker, if any,
             # is the agent ("was quoted as saying" keeps its subject)
-            agent = next((c for c in token.children if c.dep_ == "agent"), None)
-            subject = next((c for c in agent.children if c.dep_ == "pobj"), None) if agent is not None else None
+            subject = _agent_of(token)
         name = _resolve(subject, sent, ctx) if subject is not None else None
         if name:
             depth = len(list(token.ancestors))
@@ -305,6 +304,12 @@ def _speakers_of(sent: Any, offset: int, quotes: list[tuple[int, int]], ctx: _Co
     return ordered
 
 
+def _agent_of(verb: Any) -> Any | None:
+    """Who did it, for a passive verb: "Lavrov" in "Putin was told by Lavrov"."""
+    agent = next((c for c in verb.children if c.dep_ == "agent"), None)
+    return next((c for c in agent.children if c.dep_ == "pobj"), None) if agent is not None else None
+
+
 def _speaks_for_last_body(subject: Any) -> bool:
     """ "Its chair, Dev Malhotra", "Their lawyer, Sam Hill": someone of the body named before."""
     return subject.pos_ == "NOUN" and any(
@@ -318,8 +323,7 @@ def _body_subject(sent: Any, ctx: _Context) -> str | None:
     subject = next((c for c in sent.root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
     if subject is not None and subject.dep_ == "nsubjpass":
         # "The valve was made by Brekke Aerospace": the body is the one that acted
-        agent = next((c for c in sent.root.children if c.dep_ == "agent"), None)
-        subject = next((c for c in agent.children if c.dep_ == "pobj"), None) if agent is not None else None
+        subject = _agent_of(sent.root)
     if subject is None or subject.pos_ not in ("NOUN", "PROPN"):
         return None
     name = _resolve(subject, sent, ctx)
