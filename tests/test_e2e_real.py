@@ -37,6 +37,13 @@ def _service_over(real_service: QAService, tmp_path: Path, paths: list[Path]) ->
     return service
 
 
+def _service_over_articles(real_service: QAService, tmp_path: Path, articles: dict[str, str]) -> QAService:
+    """A fresh index over these inline articles (file name -> text), with the session's model."""
+    for name, text in articles.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return _service_over(real_service, tmp_path, [tmp_path / name for name in articles])
+
+
 def test_what_did_scholz_say_cites_scholz_speaking(real_service: QAService) -> None:
     answer = real_service.ask("What did Scholz say?")
     assert answer.found
@@ -207,16 +214,15 @@ def test_an_html_page_end_to_end(real_service: QAService, tmp_path) -> None:  # 
 
 def test_an_office_answers_for_its_principal(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
     """"The premier's office" is the premier and whoever speaks for them, not an unknown name."""
-    path = tmp_path / "budget.txt"
-    path.write_text(
-        "Province cuts school budget\n\n"
-        "Premier Lena Holt announced on Tuesday that the school budget would fall by 3 percent next year.\n\n"
-        "\"We cannot spend money we do not have,\" Holt told reporters in the capital.\n\n"
-        "Teachers' union leader Omar Said called the cut reckless and promised protests.\n\n"
-        "A spokesperson for the premier rejected the union's criticism, saying class sizes would not grow.\n",
-        encoding="utf-8",
-    )
-    service = _service_over(real_service, tmp_path, [path])
+    service = _service_over_articles(real_service, tmp_path, {
+        "budget.txt": (
+            "Province cuts school budget\n\n"
+            "Premier Lena Holt announced on Tuesday that the school budget would fall by 3 percent next year.\n\n"
+            "\"We cannot spend money we do not have,\" Holt told reporters in the capital.\n\n"
+            "Teachers' union leader Omar Said called the cut reckless and promised protests.\n\n"
+            "A spokesperson for the premier rejected the union's criticism, saying class sizes would not grow.\n"
+        ),
+    })
     answer = service.ask("How did the premier's office respond to the criticism?")
     assert answer.found, answer.answer
     assert answer.citations[0].speakers == ["spokesperson for the premier"]
@@ -230,16 +236,15 @@ def test_an_office_answers_for_its_principal(real_service: QAService, tmp_path) 
 
 
 def test_a_sentence_opening_with_they_answers_about_the_people_before_it(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
-    path = tmp_path / "evacuees.txt"
-    path.write_text(
-        "Evacuees wait out the fire\n\n"
-        "Thousands of residents left Ridgeford on Thursday as the fire approached.\n\n"
-        "\"We grabbed the dog and the photo albums,\" said Tom Becker, a retired teacher who left with his wife. "
-        "They spent the night in a school gymnasium in Halbrook, where the Red Cross set up 600 cots.\n\n"
-        "Fire chief Anna Lindqvist said the next two days would decide whether the town could be saved.\n",
-        encoding="utf-8",
-    )
-    service = _service_over(real_service, tmp_path, [path])
+    service = _service_over_articles(real_service, tmp_path, {
+        "evacuees.txt": (
+            "Evacuees wait out the fire\n\n"
+            "Thousands of residents left Ridgeford on Thursday as the fire approached.\n\n"
+            "\"We grabbed the dog and the photo albums,\" said Tom Becker, a retired teacher who left with his wife. "
+            "They spent the night in a school gymnasium in Halbrook, where the Red Cross set up 600 cots.\n\n"
+            "Fire chief Anna Lindqvist said the next two days would decide whether the town could be saved.\n"
+        ),
+    })
     answer = service.ask("Where did the Becker family sleep?")
     assert answer.found, answer.answer
     assert answer.answer.startswith("They spent the night in a school gymnasium")
@@ -250,14 +255,17 @@ def test_a_sentence_opening_with_they_answers_about_the_people_before_it(real_se
 
 def test_a_named_place_limits_the_answer_to_the_articles_about_it(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
     """"The weather in Carden": another article's weather forecast is no answer."""
-    (tmp_path / "fares.txt").write_text(
-        "Bus fares double\n\nTicket prices on the route between Carden and Lisle have doubled since 2019, "
-        "consumer group FairFare said.\n\n\"Passengers are paying twice as much,\" director Ines Moreau wrote "
-        "in a report.\n", encoding="utf-8")
-    (tmp_path / "storm.txt").write_text(
-        "Storm warning\n\nThe national weather agency forecast heavy rain and strong winds for Halbrook on "
-        "Saturday.\n", encoding="utf-8")
-    service = _service_over(real_service, tmp_path, [tmp_path / "fares.txt", tmp_path / "storm.txt"])
+    service = _service_over_articles(real_service, tmp_path, {
+        "fares.txt": (
+            "Bus fares double\n\nTicket prices on the route between Carden and Lisle have doubled since 2019, "
+            "consumer group FairFare said.\n\n\"Passengers are paying twice as much,\" director Ines Moreau wrote "
+            "in a report.\n"
+        ),
+        "storm.txt": (
+            "Storm warning\n\nThe national weather agency forecast heavy rain and strong winds for Halbrook on "
+            "Saturday.\n"
+        ),
+    })
     assert not service.ask("What is the weather in Carden?").found
     halbrook = service.ask("What is the weather forecast for Halbrook?")
     assert halbrook.found and "heavy rain" in halbrook.answer
@@ -269,14 +277,15 @@ def test_a_named_place_limits_the_answer_to_the_articles_about_it(real_service: 
 def test_what_someone_feared_comes_from_them_not_a_closer_sounding_neighbour(
     real_service: QAService, tmp_path  # noqa: ANN001
 ) -> None:
-    (tmp_path / "merger.txt").write_text(
-        "Court blocks bus merger\n\n"
-        "A federal judge blocked the merger of the two largest bus operators, ruling that it would leave "
-        "passengers with fewer choices and higher fares.\n\n"
-        "\"On many routes, passengers would be left with a single operator,\" Judge Laura Castellano wrote.\n\n"
-        "\"We believe the court has misunderstood how people travel today,\" chief executive Marcus Feld said.\n",
-        encoding="utf-8")
-    service = _service_over(real_service, tmp_path, [tmp_path / "merger.txt"])
+    service = _service_over_articles(real_service, tmp_path, {
+        "merger.txt": (
+            "Court blocks bus merger\n\n"
+            "A federal judge blocked the merger of the two largest bus operators, ruling that it would leave "
+            "passengers with fewer choices and higher fares.\n\n"
+            "\"On many routes, passengers would be left with a single operator,\" Judge Laura Castellano wrote.\n\n"
+            "\"We believe the court has misunderstood how people travel today,\" chief executive Marcus Feld said.\n"
+        ),
+    })
     answer = service.ask("What did the judge fear would happen to travellers?")
     assert answer.found and "Feld" not in answer.answer
     assert "single operator" in answer.answer or "higher fares" in answer.answer
@@ -285,13 +294,14 @@ def test_what_someone_feared_comes_from_them_not_a_closer_sounding_neighbour(
 
 def test_a_vague_topic_still_gets_the_persons_view(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
     """"What did X say about the cause?": X's words, not "nothing about the cause"."""
-    (tmp_path / "measles.txt").write_text(
-        "Measles cases climb\n\nResearchers surveyed 2,000 parents last year about delayed vaccinations.\n\n"
-        "\"This is mostly a problem of access, not of belief,\" said Professor Anja Koller, who led the study. "
-        "She said evening and weekend clinics would make the biggest difference.\n\n"
-        "No deaths have been reported.\n\nPharmacies will be allowed to give the MMR vaccine from October.\n",
-        encoding="utf-8")
-    service = _service_over(real_service, tmp_path, [tmp_path / "measles.txt"])
+    service = _service_over_articles(real_service, tmp_path, {
+        "measles.txt": (
+            "Measles cases climb\n\nResearchers surveyed 2,000 parents last year about delayed vaccinations.\n\n"
+            "\"This is mostly a problem of access, not of belief,\" said Professor Anja Koller, who led the study. "
+            "She said evening and weekend clinics would make the biggest difference.\n\n"
+            "No deaths have been reported.\n\nPharmacies will be allowed to give the MMR vaccine from October.\n"
+        ),
+    })
     answer = service.ask("What did Professor Koller say about the cause?")
     assert answer.found and "access" in answer.answer
     assert not service.ask("What did Professor Koller say about the weather?").found
@@ -301,13 +311,15 @@ def test_a_vague_topic_still_gets_the_persons_view(real_service: QAService, tmp_
 
 
 def test_by_election_roles_positions_and_other_parties(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
-    (tmp_path / "vote.txt").write_text(
-        "Harbourside Party wins Marlow\n\n"
-        "Harbourside candidate Priti Anand won 14,208 votes, a majority of 3,115 over Unity's Graham Welby.\n\n"
-        "\"I will be a voice for every street in this town,\" Ms Anand told supporters. She promised to campaign "
-        "for the reopening of Marlow's maternity unit.\n\n"
-        "Harbourside leader Omar Haddad called the win \"a political earthquake\".\n", encoding="utf-8")
-    service = _service_over(real_service, tmp_path, [tmp_path / "vote.txt"])
+    service = _service_over_articles(real_service, tmp_path, {
+        "vote.txt": (
+            "Harbourside Party wins Marlow\n\n"
+            "Harbourside candidate Priti Anand won 14,208 votes, a majority of 3,115 over Unity's Graham Welby.\n\n"
+            "\"I will be a voice for every street in this town,\" Ms Anand told supporters. She promised to campaign "
+            "for the reopening of Marlow's maternity unit.\n\n"
+            "Harbourside leader Omar Haddad called the win \"a political earthquake\".\n"
+        ),
+    })
     leader = service.ask("Who is the leader of the Harbourside Party?")
     assert leader.found and "Omar Haddad" in leader.answer
     assert not service.ask("What did the Unity Party leader say?").found  # Haddad leads another party
@@ -316,17 +328,16 @@ def test_by_election_roles_positions_and_other_parties(real_service: QAService, 
 
 
 def test_two_people_asked_about_together_get_what_they_did_together(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
-    path = tmp_path / "depot.txt"
-    path.write_text(
-        "Depot closure talks resume\n\n"
-        "Mayor Ana Ruiz met union leader Tom Hill at city hall on Tuesday to discuss the bus depot.\n\n"
-        "\"We will not accept a closure without a plan for every worker,\" Hill said after the meeting. "
-        "Ruiz said she was hopeful but that the city could not keep paying for an empty building.\n\n"
-        "Both leaders reviewed a consultant's report that put the cost of keeping the depot open at 4 million "
-        "euros a year, and they agreed to meet again in two weeks.\n",
-        encoding="utf-8",
-    )
-    service = _service_over(real_service, tmp_path, [path])
+    service = _service_over_articles(real_service, tmp_path, {
+        "depot.txt": (
+            "Depot closure talks resume\n\n"
+            "Mayor Ana Ruiz met union leader Tom Hill at city hall on Tuesday to discuss the bus depot.\n\n"
+            "\"We will not accept a closure without a plan for every worker,\" Hill said after the meeting. "
+            "Ruiz said she was hopeful but that the city could not keep paying for an empty building.\n\n"
+            "Both leaders reviewed a consultant's report that put the cost of keeping the depot open at 4 million "
+            "euros a year, and they agreed to meet again in two weeks.\n"
+        ),
+    })
     answer = service.ask("What did Ruiz and Hill review?")
     assert answer.found, answer.answer
     assert answer.answer.startswith("Both leaders reviewed a consultant's report")
@@ -336,17 +347,16 @@ def test_two_people_asked_about_together_get_what_they_did_together(real_service
 
 
 def test_how_many_takes_a_close_runner_up_that_counts_what_is_asked(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
-    path = tmp_path / "breach.txt"
-    path.write_text(
-        "Retailer admits data breach\n\n"
-        "Hackers stole the names and home addresses of about 2.3 million loyalty-card customers, "
-        "the retailer said on Wednesday.\n\n"
-        "The company and the regulator agreed that every affected customer would be emailed by Friday.\n\n"
-        "The retailer said it would offer affected customers free identity monitoring for 12 months.\n\n"
-        "Some customers were angry at how they had learned about the breach.\n",
-        encoding="utf-8",
-    )
-    service = _service_over(real_service, tmp_path, [path])
+    service = _service_over_articles(real_service, tmp_path, {
+        "breach.txt": (
+            "Retailer admits data breach\n\n"
+            "Hackers stole the names and home addresses of about 2.3 million loyalty-card customers, "
+            "the retailer said on Wednesday.\n\n"
+            "The company and the regulator agreed that every affected customer would be emailed by Friday.\n\n"
+            "The retailer said it would offer affected customers free identity monitoring for 12 months.\n\n"
+            "Some customers were angry at how they had learned about the breach.\n"
+        ),
+    })
     answer = service.ask("How many customers were affected?")
     assert answer.found, answer.answer
     assert "2.3 million" in answer.answer.split("[1]")[0]
@@ -356,15 +366,14 @@ def test_how_many_takes_a_close_runner_up_that_counts_what_is_asked(real_service
 
 
 def test_a_reaction_that_is_described_not_quoted_is_still_an_answer(real_service: QAService, tmp_path) -> None:  # noqa: ANN001
-    path = tmp_path / "lander.txt"
-    path.write_text(
-        "Lunar lander launch delayed\n\n"
-        "The space agency postponed the launch of its lunar lander by six months after an engine test failed.\n\n"
-        "Scientists waiting for data from the mission were more forgiving than politicians.\n\n"
-        "Senator Lars Dahl said the agency had a pattern of optimistic schedules.\n",
-        encoding="utf-8",
-    )
-    service = _service_over(real_service, tmp_path, [path])
+    service = _service_over_articles(real_service, tmp_path, {
+        "lander.txt": (
+            "Lunar lander launch delayed\n\n"
+            "The space agency postponed the launch of its lunar lander by six months after an engine test failed.\n\n"
+            "Scientists waiting for data from the mission were more forgiving than politicians.\n\n"
+            "Senator Lars Dahl said the agency had a pattern of optimistic schedules.\n"
+        ),
+    })
     reacted = service.ask("How did scientists react to the delay?")
     assert reacted.found, reacted.answer
     assert "more forgiving" in reacted.answer.split("[1]")[0]
