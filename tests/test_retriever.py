@@ -21,11 +21,16 @@ STORY = (
 OTHER = "Port strike\n\nThey said the port would stay shut on Friday, as it did in 2019.\n"
 
 
-def _retriever(service: QAService, tmp_path: Path) -> Retriever:
-    (tmp_path / "story.txt").write_text(STORY, encoding="utf-8")
-    (tmp_path / "other.txt").write_text(OTHER, encoding="utf-8")
-    service.build(service.read_paths([tmp_path / "story.txt", tmp_path / "other.txt"]))
+def _index(service: QAService, tmp_path: Path, articles: dict[str, str]) -> Retriever:
+    """The retriever over a fresh index of these articles (file name -> text)."""
+    for name, text in articles.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    service.build(service.read_paths([tmp_path / name for name in articles]))
     return service.answerer().retriever
+
+
+def _retriever(service: QAService, tmp_path: Path) -> Retriever:
+    return _index(service, tmp_path, {"story.txt": STORY, "other.txt": OTHER})
 
 
 def _row(retriever: Retriever, start: str) -> int:
@@ -80,16 +85,15 @@ def test_when_questions_want_a_date_more_than_a_span() -> None:
 
 
 def test_rows_naming_a_role_find_every_way_it_is_written(fake_service: QAService, tmp_path: Path) -> None:
-    (tmp_path / "roles.txt").write_text(
-        "Talks resume\n\n"
-        "Guterres spoke to Ukraine’s Foreign Minister Dmytro Kuleba on Monday, UN spokesman Stephane Dujarric said. "
-        "A UN spokesman said the talks would go on. "
-        "The hospital's director, Samuel Osei, said no one was hurt. "
-        "Priya Raman, the port's harbour master, said ships were waiting.\n",
-        encoding="utf-8",
-    )
-    fake_service.build(fake_service.read_paths([tmp_path / "roles.txt"]))
-    r = fake_service.answerer().retriever
+    r = _index(fake_service, tmp_path, {
+        "roles.txt": (
+            "Talks resume\n\n"
+            "Guterres spoke to Ukraine’s Foreign Minister Dmytro Kuleba on Monday, UN spokesman Stephane Dujarric said. "
+            "A UN spokesman said the talks would go on. "
+            "The hospital's director, Samuel Osei, said no one was hurt. "
+            "Priya Raman, the port's harbour master, said ships were waiting.\n"
+        ),
+    })
 
     def naming(role: str) -> list[str]:
         return [r.sentences[row].text[:12] for row in r.rows_naming_role(role)]
@@ -158,13 +162,12 @@ def test_coverage_counts_the_question_words_a_sentence_holds_in_context(
 def test_a_question_about_the_government_is_held_by_its_ministries_not_the_reverse(
     fake_service: QAService, tmp_path: Path
 ) -> None:
-    (tmp_path / "port.txt").write_text(
-        "Port strike\n\nThe transport ministry said it had no plans to intervene. "
-        "The government of the region said nothing.\n",
-        encoding="utf-8",
-    )
-    fake_service.build(fake_service.read_paths([tmp_path / "port.txt"]))
-    r = fake_service.answerer().retriever
+    r = _index(fake_service, tmp_path, {
+        "port.txt": (
+            "Port strike\n\nThe transport ministry said it had no plans to intervene. "
+            "The government of the region said nothing.\n"
+        ),
+    })
     ministry, government = _row(r, "The transport ministry"), _row(r, "The government")
     assert r.coverage(content_words("Will the government intervene?"), ministry) == 1.0
     assert r.coverage(content_words("Will the minister intervene?"), government) == 0.0
@@ -175,14 +178,13 @@ def test_a_question_about_the_government_is_held_by_its_ministries_not_the_rever
 def test_a_role_at_an_organisation_is_found_by_its_bare_title_in_articles_about_it(
     fake_service: QAService, tmp_path: Path
 ) -> None:
-    (tmp_path / "bank.txt").write_text(
-        "Bank of Norland raises rates\n\nDeputy governor Lukas Brandt voted against the rise. "
-        "Governor Elena Varga said the decision was not taken lightly.\n",
-        encoding="utf-8",
-    )
-    (tmp_path / "port.txt").write_text("Port strike\n\nGovernor Ana Ruiz visited the port.\n", encoding="utf-8")
-    fake_service.build(fake_service.read_paths([tmp_path / "bank.txt", tmp_path / "port.txt"]))
-    r = fake_service.answerer().retriever
+    r = _index(fake_service, tmp_path, {
+        "bank.txt": (
+            "Bank of Norland raises rates\n\nDeputy governor Lukas Brandt voted against the rise. "
+            "Governor Elena Varga said the decision was not taken lightly.\n"
+        ),
+        "port.txt": "Port strike\n\nGovernor Ana Ruiz visited the port.\n",
+    })
     assert r.rows_naming_role("the governor of the Bank of Norland") == []  # never written in full
     assert r.rows_naming_title("the governor of the Bank of Norland") == [_row(r, "Governor Elena Varga")]
     assert r.rows_naming_title("the governor of the Bank of Tessen") == []  # no article about it
@@ -192,14 +194,13 @@ def test_a_role_at_an_organisation_is_found_by_its_bare_title_in_articles_about_
 def test_two_people_together_prefer_the_sentence_where_they_did_it_together(
     fake_service: QAService, tmp_path: Path
 ) -> None:
-    (tmp_path / "talks.txt").write_text(
-        "Depot talks\n\nMayor Ana Ruiz met union leader Tom Hill on Tuesday. "
-        "They reviewed plans to close the depot. Ruiz said Hill was a tough negotiator. "
-        "Ruiz and Hill agreed to meet again. In a separate statement, Hill reviewed the union's accounts.\n",
-        encoding="utf-8",
-    )
-    fake_service.build(fake_service.read_paths([tmp_path / "talks.txt"]))
-    r = fake_service.answerer().retriever
+    r = _index(fake_service, tmp_path, {
+        "talks.txt": (
+            "Depot talks\n\nMayor Ana Ruiz met union leader Tom Hill on Tuesday. "
+            "They reviewed plans to close the depot. Ruiz said Hill was a tough negotiator. "
+            "Ruiz and Hill agreed to meet again. In a separate statement, Hill reviewed the union's accounts.\n"
+        ),
+    })
     review = joint_question("What did Ruiz and Hill review?")
     assert review is not None
     assert r.joint_score(review, _row(r, "They reviewed")) == 1.0  # "They": both, together, reviewing
@@ -213,13 +214,12 @@ def test_two_people_together_prefer_the_sentence_where_they_did_it_together(
 def test_a_name_opening_the_sentence_before_is_carried_when_it_is_a_speakers(
     fake_service: QAService, tmp_path: Path
 ) -> None:
-    (tmp_path / "talks.txt").write_text(
-        "Depot talks\n\nMayor Ana Ruiz said the depot would close. Ruiz and Hill met on Tuesday. "
-        "They agreed to meet again. Residents protested outside. They carried banners.\n",
-        encoding="utf-8",
-    )
-    fake_service.build(fake_service.read_paths([tmp_path / "talks.txt"]))
-    r = fake_service.answerer().retriever
+    r = _index(fake_service, tmp_path, {
+        "talks.txt": (
+            "Depot talks\n\nMayor Ana Ruiz said the depot would close. Ruiz and Hill met on Tuesday. "
+            "They agreed to meet again. Residents protested outside. They carried banners.\n"
+        ),
+    })
     assert {"ruiz", "hill"} <= r.tokens_in_context(_row(r, "They agreed"))
     assert "resid" not in r.tokens_in_context(_row(r, "They carried"))  # not a name: not carried
     agree = joint_question("What did Ruiz and Hill agree?")
