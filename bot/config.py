@@ -28,7 +28,7 @@ def default_index_dir() -> Path:
 @dataclass(frozen=True)
 class IndexSettings:
     dir: str = ""  # empty: default_index_dir()
-    model: str = "all-MiniLM-L6-v2"
+    model: str = "multilingual-e5-small"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.config import Settings
 from index.answer import Answer, Answerer
 from index.chunking import chunk_source
-from index.embedder import Embedder, SentenceTransformerEmbedder
+from index.embedder import Embedder, make_embedder
 from index.errors import IndexMismatchError, InputError, QABotError, SourceError
 from index.fetch import fetch_url
 from index.retriever import Retriever
@@ -133,7 +133,7 @@ class QAService:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = SentenceTransformerEmbedder(self.settings.index.model)
+            self._embedder = make_embedder(self.settings.index.model)
         return self._embedder
 
     # -- sources -------------------------------------------------------------------------
@@ -176,7 +176,9 @@ class QAService:
             return {}
         by_chunk: dict[int, list[Sentence]] = {}
         for s in index.sentences:
-            by_chunk.setdefault(s.chunk_id, []).append(Sentence(s.start, s.end, s.text, s.speakers, s.is_quote))
+            by_chunk.setdefault(s.chunk_id, []).append(
+                Sentence(s.start, s.end, s.text, s.speakers, s.is_quote, s.entities)
+            )
         out: dict[str, list[Chunk]] = {}
         for c in index.chunks.values():
             entry = index.sources[c.source_id]
@@ -349,7 +351,7 @@ class QAService:
         except IndexMismatchError as exc:
             # start anyway: questions get a clear message and a moderator's /reindex repairs it
             log.warning("%s", exc)
-            self.embedder.embed(["warm up"])
+            self.embedder.embed_query(["warm up"])
         load_parser()
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:

@@ -7,26 +7,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from index.details import count_terms, names_someone
-from index.query import (
-    SpeakerQuestion,
-    generic_topic,
-    joint_question,
-    name_runs,
-    role_question,
-    speaker_question,
-    tokenize,
-    without_measure_word,
-)
-from index.retriever import Retriever
+from index.features import answer_features
+from index.model import AnswerModel
+from index.query import TITLE_WORDS, SpeakerQuestion, generic_topic, tokenize, words
+from index.question import Question, analyse
+from index.retriever import Retrieval, Retriever
 from index.speakers import load_parser
+from index.store import text_digest
 from index.types import ANSWER_ROLES, Hit
 
 NOT_FOUND = "I couldn't find that in the indexed sources."
 SPEAKER_BONUS = 0.15  # on the fused score, for sentences the asked-about speaker said
 MENTION_BONUS = 0.05  # for sentences that name them
-COUNT_SIMILARITY = 0.5  # word similarity at which "troops" answers "how many soldiers"
-UNKNOWN_KIND_MARGIN = 0.35  # above min_similarity, for "the flu vaccine" when only vaccines are known
 
 
 @dataclass(frozen=True)
@@ -36,7 +28,7 @@ class AnswerSettings:
     top_k: int = 10
     max_sentences: int = 3
     max_chars: int = 320
-    min_similarity: float = 0.25
+    min_similarity: float = 0.80  # e5 cosine below which a speaker's words are off the asked topic
 
 
 @dataclass(frozen=True)
@@ -68,11 +60,18 @@ class Answer:
     citations: list[Citation]
     timings_ms: dict[str, float]
     closest: list[Citation] = field(default_factory=list)  # shown when not found, marked as such
+    declined_by: str | None = None  # why it was not answered: unknown_name, low_confidence, ...
+    confidence: float | None = None  # the fitted probability that the best passage answers
+    explanation: dict[str, Any] | None = None  # with explain=True: every feature and weight
 
     def to_json(self) -> dict[str, Any]:
-        """The documented JSON schema (plus the extra keys ``closest``)."""
+        """The documented JSON schema (``explanation`` only when asked for)."""
         data = asdict(self)
         data["timings_ms"] = {k: round(v, 2) for k, v in self.timings_ms.items()}
+        if data["confidence"] is not None:
+            data["confidence"] = round(data["confidence"], 4)
+        if self.explanation is None:
+            del data["explanation"]
         return data
 
 
@@ -89,113 +88,129 @@ def text_fragment_link(url: str | None, sentence: str) -> str | None:
     return f"{url.split('#')[0]}#:~:text={fragment}"
 
 
+def _names_a_speaker(who: str) -> bool:
+    """True if the phrase could name someone who speaks: a capitalised name or a title ("the mayor")."""
+    return any(w[:1].isupper() for w in who.split()) or bool(set(words(who)) & TITLE_WORDS)
+
+
 class Answerer:
     """Turns questions into verified, cited answers over one Retriever."""
 
-    def __init__(self, retriever: Retriever, settings: AnswerSettings) -> None:
+    def __init__(self, retriever: Retriever, settings: AnswerSettings, model: AnswerModel | None = None) -> None:
         self.retriever = retriever
         self.settings = settings
+        self.model = model or retriever.model
 
     # -- deciding --------------------------------------------------------------------------
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
+    def ask(self, question: str, top_k: int | None = None, explain: bool = False) -> Answer:
         """Answer one question; never raises for a well-formed question."""
         started = time.perf_counter()
         k = top_k or self.settings.top_k
         timings: dict[str, float] = {}
-        asked = speaker_question(question)
-        role = role_question(question)
-        named_role = self.retriever.rows_naming_role(role) if role and asked is None else []
-        if role and asked is None and not named_role:
-            named_role = self.retriever.rows_naming_title(role)
-        if asked is not None:
-            answer = self._speaker_answer(question, asked, k, timings)
+        q = analyse(question, load_parser())
+        timings["analyse"] = (time.perf_counter() - started) * 1000
+        trace: dict[str, Any] = {}
+        named_role = self.retriever.rows_naming_role(q.role) if q.role else []
+        if q.role and not named_role:
+            named_role = self.retriever.rows_naming_title(q.role)
+        if q.speaker is not None:
+            answer = self._speaker_answer(q, q.speaker, k, timings, trace)
         elif named_role:
             # "Who is Ukraine's foreign minister?": the sentences that name whoever holds it
-            retrieval = self.retriever.search(question, k, rows=named_role)
-            timings.update(retrieval.timings_ms)
-            answer = self._compose(question, self._pick(retrieval.hits))
+            retrieval = self._search(q, k, timings, trace, rows=named_role)
+            answer = self._compose(q.text, self._pick(retrieval.hits))
         else:
-            answer = self._general_answer(question, k, timings)
+            answer = self._general_answer(q, k, timings, trace)
         timings["total"] = (time.perf_counter() - started) * 1000
-        return Answer(answer.question, answer.answer, answer.found, answer.citations, timings, answer.closest)
+        return Answer(answer.question, answer.answer, answer.found, answer.citations, timings, answer.closest,
+                      answer.declined_by, trace.get("confidence"), self._explain(q, trace) if explain else None)
 
-    def _general_answer(self, question: str, k: int, timings: dict[str, float]) -> Answer:
-        sources = self.retriever.sources_naming(question)
-        retrieval = self.retriever.search(question, k, rows=self.retriever.rows_of(sources))
+    def _search(
+        self, q: Question, k: int, timings: dict[str, float], trace: dict[str, Any], **options: Any
+    ) -> Retrieval:
+        retrieval = self.retriever.search(q, k, model=self.model, **options)
         timings.update(retrieval.timings_ms)
+        trace["hits"] = retrieval.hits
+        return retrieval
+
+    def _confident(self, q: Question, retrieval: Retrieval, hits: list[Hit], trace: dict[str, Any],
+                   sources: set[str] | None = None) -> bool:
+        """The fitted probability that the best of ``hits`` answers, against the fitted threshold."""
+        unseen_anywhere = self.retriever.unseen_words(q)
+        unseen = self.retriever.unseen_words(q, sources) if sources is not None else unseen_anywhere
+        features = answer_features(
+            q, [h.score for h in hits[:2]], hits[0].features if hits else {}, retrieval.spread,
+            len(unseen) / max(1, len(q.asked)), self.retriever.unknown_kind(q, unseen_anywhere),
+        )
+        probability = self.model.probability(features)
+        trace.update(confidence=probability, answer_features=features)
+        return probability >= self.model.threshold
+
+    def _general_answer(self, q: Question, k: int, timings: dict[str, float], trace: dict[str, Any]) -> Answer:
+        sources = self.retriever.sources_naming(q)
+        retrieval = self._search(q, k, timings, trace, rows=self.retriever.rows_of(sources))
         hits = retrieval.hits
-        unknown = self.retriever.unknown_names(question)
+        unknown = self.retriever.unknown_names(q)
         if unknown:
             missing = ", ".join(unknown)
-            return self._not_found(question, hits[:3], f"I couldn't find {missing} in the indexed sources.")
-        unseen = self.retriever.unseen_words(question)
-        # words that the sources naming the question's names lack ("weather" for "the weather in Carden")
-        unseen_there = self.retriever.unseen_words(question, sources) if sources is not None else []
-        if not hits or not self._relevant(question, hits[0], unseen, unseen_there):
-            return self._not_found(question, hits[:3], NOT_FOUND)
-        if self._names_someone(question, hits) is False:
-            # "Who hacked Hollis?": no close passage names anyone who did it
-            return self._not_found(question, hits[:3], NOT_FOUND)
-        joint = joint_question(question)
-        if joint is not None:
-            # "What did Okafor and Marsh agree?": where they agreed, over where they are named
-            together = {h.sentence.row: self.retriever.joint_score(joint, h.sentence.row) for h in hits}
-            best = max(together.values())
-            if best >= 0.5 and together[hits[0].sentence.row] < best:
-                hits = sorted(hits, key=lambda h: -together[h.sentence.row])  # stable: by score within
-        if self._counts(question, hits[0]) is False:
-            # a runner-up that counts them ("about 2.3 million customers")
-            counted = [h for h in hits[1:6] if self._counts(question, h) and self._relevant(question, h, unseen)]
-            if not counted:
-                # "How many buses does Veltra own?": no close passage gives a number of buses
-                return self._not_found(question, hits[:3], NOT_FOUND)
-            hits = counted + [h for h in hits if h not in counted]
-        return self._compose(question, self._pick(hits))
+            return self._not_found(q.text, hits[:3], f"I couldn't find {missing} in the indexed sources.",
+                                   "unknown_name")
+        if not hits:
+            return self._not_found(q.text, [], NOT_FOUND, "no_passage")
+        if not self._confident(q, retrieval, hits, trace, sources):
+            return self._not_found(q.text, hits[:3], NOT_FOUND, "low_confidence")
+        return self._compose(q.text, self._pick(hits))
 
-    def _speaker_answer(self, question: str, asked: SpeakerQuestion, k: int, timings: dict[str, float]) -> Answer:
+    def _speaker_answer(
+        self, q: Question, asked: SpeakerQuestion, k: int, timings: dict[str, float], trace: dict[str, Any]
+    ) -> Answer:
         rows = self.retriever.rows_spoken_by(asked.who)
+        named = frozenset(self.retriever.speakers_named(asked.who))
         if not rows:
+            if not _names_a_speaker(asked.who):
+                # "What is commonly believed?", "How did the currency react?": no one is asked about
+                return self._general_answer(q, k, timings, trace)
             if not self.retriever.mentioned(asked.who):
-                return self._not_found(question, [], f"I couldn't find {asked.display} in the indexed sources.")
-            retrieval = self.retriever.search(question, k)
-            timings.update(retrieval.timings_ms)
+                return self._not_found(q.text, [], f"I couldn't find {asked.display} in the indexed sources.",
+                                       "unknown_name")
+            retrieval = self._search(q, k, timings, trace)
             mentioning = set(self.retriever.rows_mentioning(asked.who))
             near = [h for h in retrieval.hits if h.sentence.row in mentioning]
             describable = not asked.strict or asked.verb.lower() in ("react", "respond")
-            if describable and near and self._relevant(question, near[0]):
+            if describable and near and self._confident(q, retrieval, near, trace):
                 # "What did the US propose?", "How did scientists react?" (when they are not
                 # quoted): what the sources report about it, from whoever.
-                return self._compose(question, self._pick(near))
+                return self._compose(q.text, self._pick(near))
             return self._not_found(
-                question, near,
+                q.text, near,
                 f"The sources mention {asked.display}, but I couldn't find anything {asked.display} said.",
+                "not_quoted",
             )
         topic = asked.topic
         if not asked.strict:
-            return self._about_answer(question, asked, rows, k, timings)
-        retrieval = self.retriever.search(question, k, rows=rows)
-        timings.update(retrieval.timings_ms)
+            return self._about_answer(q, asked, rows, k, timings, trace)
+        retrieval = self._search(q, k, timings, trace, rows=rows, speakers=named)
         hits = retrieval.hits
         if self._off_topic(topic, hits):
             return self._not_found(
-                question, hits[:3],
+                q.text, hits[:3],
                 f"I couldn't find anything {asked.display} said about {topic} in the indexed sources.",
+                "off_topic",
             )
-        # Their own words first: sentences where they are the main speaker, direct quotes first.
-        named = self.retriever.speakers_named(asked.who)
 
+        # Their own words first: sentences where they are the main speaker, direct quotes first.
         def key(hit: Hit) -> tuple[int, int, float]:
             primary = bool(hit.sentence.speakers) and hit.sentence.speakers[0] in named
             return (0 if primary else 1, 0 if hit.sentence.is_quote else 1, -hit.score)
 
         top = max(hits, key=lambda h: h.score, default=None)
         if len(named) > 1 and top is not None and top.sentence.speakers and top.sentence.speakers[0] in named:
-            holders = self._holders_apart(named, hits)
+            holders = self._holders_apart(set(named), hits)
             if not asked.rest and len(holders) > 1:
                 # "What did the chief executive say?" and two articles each have one: the best
                 # statement of each, rather than a guess at which one was meant
                 chosen = sorted(holders, key=lambda h: -h.score)[: self.settings.max_sentences]
-                return self._compose(question, chosen)
+                return self._compose(q.text, chosen)
             # with a topic ("What did the mayor warn about?"): the one most relevant to it
             first = top.sentence.speakers[0]
             hits = [h for h in hits if first in h.sentence.speakers]
@@ -211,7 +226,7 @@ class Answerer:
                 return (0 if names_them else 1, h.sentence.source_id, h.sentence.start)
 
             chosen.sort(key=reading_order)
-        return self._compose(question, chosen)
+        return self._compose(q.text, chosen)
 
     @staticmethod
     def _holders_apart(named: set[str], hits: list[Hit]) -> list[Hit]:
@@ -237,19 +252,19 @@ class Answerer:
         return closest < self.settings.min_similarity and not lexical
 
     def _about_answer(
-        self, question: str, asked: SpeakerQuestion, rows: list[int], k: int, timings: dict[str, float]
+        self, q: Question, asked: SpeakerQuestion, rows: list[int], k: int, timings: dict[str, float],
+        trace: dict[str, Any],
     ) -> Answer:
         """ "What did the US propose?", "... according to X": X's words first, but reports of
         what X proposed or thinks, by whoever, count too."""
-        retrieval = self.retriever.search(question, 2 * k)
-        timings.update(retrieval.timings_ms)
+        retrieval = self._search(q, 2 * k, timings, trace)
         spoken = set(rows)
         names = self.retriever.speakers_named(asked.who) or {asked.who}
         mentioning = {row for name in [*names, asked.who] for row in self.retriever.rows_mentioning(name)}
         hits = [
             Hit(h.sentence, h.score + (SPEAKER_BONUS if h.sentence.row in spoken
                                        else MENTION_BONUS if h.sentence.row in mentioning else 0.0),
-                h.dense, h.lexical)
+                h.dense, h.lexical, h.features)
             for h in retrieval.hits
         ]
         hits.sort(key=lambda h: -h.score)
@@ -257,100 +272,33 @@ class Answerer:
         if self._off_topic(asked.topic, related):
             # "What is Anand's position on immigration?" and nothing of hers is about immigration
             return self._not_found(
-                question, related[:3],
+                q.text, related[:3],
                 f"I couldn't find anything from {asked.display} on {asked.topic} in the indexed sources.",
+                "off_topic",
             )
-        if related and self._relevant(question, related[0]):
+        if related and self._confident(q, retrieval, related, trace):
             hits = related  # the question is about X: not someone else's words, nor padding about them
-        if not hits or not self._relevant(question, hits[0]):
-            return self._not_found(question, hits[:3], NOT_FOUND)
+        elif not hits or not self._confident(q, retrieval, hits, trace):
+            return self._not_found(q.text, hits[:3], NOT_FOUND, "low_confidence")
         lead = hits[0].sentence.speakers[:1]
         if len(names) > 1 and lead and lead[0] in names:
             # "the mayor" names two people: keep to the one the best sentence is about
             hits = [h for h in hits if not (h.sentence.speakers[:1] and h.sentence.speakers[0] in names
                                             and h.sentence.speakers[0] != lead[0])]
-        return self._compose(question, self._pick(hits))
-
-    def _unknown_kind(self, question: str, unseen: list[str]) -> bool:
-        """True if a word no source holds qualifies a noun they do hold ("flu" in "the flu
-        vaccine", "unemployment" in "the unemployment rate"), read from the question's parse."""
-        if not unseen:
-            return False
-        vocabulary = self.retriever.stem_vocabulary
-        for token in load_parser()(question):
-            head_noun = token.head.pos_ in ("NOUN", "PROPN") and not token.head.text.lower().endswith("ing")
-            if token.dep_ != "compound" or token.head.i == token.i or not head_noun:
-                continue  # "the new rate" is that rate; "the army helping" is a misparse
-            word, head = tokenize(token.text), tokenize(token.head.text)
-            if word and head and word[0] in unseen and head[0] not in unseen and head[0] in vocabulary:
-                return True
-        return False
-
-    def _names_someone(self, question: str, hits: list[Hit]) -> bool | None:
-        """For "who did X": does the best passage name someone the question does not? None otherwise."""
-        return names_someone(question, hits[0].sentence.text) if hits else None
-
-    def _counts(self, question: str, hit: Hit) -> bool | None:
-        """For "how many X": does the sentence give a number of X or of something close in
-        meaning ("100,000 troops" for soldiers)? None for other questions."""
-        terms = count_terms(question, hit.sentence.text)
-        if terms is None:
-            return None
-        wanted, counted = terms
-        if not counted:
-            return False
-        if set(tokenize(" ".join(wanted))) & set(tokenize(" ".join(counted))):
-            return True
-        vectors = self.retriever.embedder.embed(wanted + counted)
-        similarity = vectors[: len(wanted)] @ vectors[len(wanted) :].T
-        return bool(similarity.max() >= COUNT_SIMILARITY)
-
-    def _relevant(
-        self, question: str, top: Hit, unseen: list[str] | None = None, unseen_there: list[str] | None = None
-    ) -> bool:
-        """Abstain unless the best sentence is close in meaning or shares the question's key words.
-
-        A question with words that no source contains ("population", "restaurants") needs a
-        clearly closer match: the sources may mention Lviv without answering about its population.
-        Words missing only from the sources that hold the question's names need a closer match too.
-        """
-        q = set(tokenize(without_measure_word(question)))
-        tokens = self.retriever.tokens_in_context(top.sentence.row)
-        overlap = self.retriever.coverage(q, top.sentence.row)
-        floor = self.settings.min_similarity
-        if unseen:
-            share = len(unseen) / max(1, len(q))
-            if self._unknown_kind(question, unseen):
-                # an unknown kind of a known thing ("the flu vaccine", "the unemployment rate"):
-                # a passage about that thing is about another kind, unless it is very close
-                return top.dense >= floor + UNKNOWN_KIND_MARGIN
-            if top.dense >= floor + 0.2:
-                return True
-            named = set(tokenize(" ".join(w for run in name_runs(question) for w in run)))
-            asked = q - named - set(tokenize(" ".join(unseen)))
-            if share <= 0.34 and asked and asked <= tokens and top.dense >= floor:
-                return True  # all the other words, beyond names, are there ("Which court did Judge X sit on?")
-            return share <= 0.34 and top.dense >= floor + 0.1 and overlap >= 0.33
-        if unseen_there and overlap < 0.66:
-            return top.dense >= floor + 0.1
-        if overlap >= 0.66 and top.dense >= floor - 0.15:
-            return True  # nearly every key word of the question is in the sentence
-        if top.dense >= floor + 0.1:
-            return True
-        return top.dense >= floor and overlap >= 0.25
+        return self._compose(q.text, self._pick(hits))
 
     def _pick(self, hits: list[Hit], same_speaker: bool = False) -> list[Hit]:
         """1 to max_sentences sentences: the best, then close runners-up that add something."""
         answerable = [h for h in hits if h.sentence.role in ANSWER_ROLES] or hits
         # "What did X say?" deserves their main statements even if that runs a little longer.
         limit = int(self.settings.max_chars * (1.5 if same_speaker else 1.0))
+        margin = float(self.model.notes.get("pick_margin", 1.0))  # in the ranker's score units
         chosen = [answerable[0]]
         length = len(answerable[0].sentence.text)
         for hit in answerable[1:]:
             if len(chosen) >= self.settings.max_sentences:
                 break
-            close = same_speaker or (hit.dense >= chosen[0].dense - 0.04 and hit.score >= chosen[0].score - 0.12)
-            if not close:
+            if not same_speaker and hit.score < chosen[0].score - margin:
                 continue
             if length + len(hit.sentence.text) > limit:
                 continue
@@ -362,19 +310,46 @@ class Answerer:
             length += len(hit.sentence.text)
         return chosen
 
+    def _explain(self, q: Question, trace: dict[str, Any]) -> dict[str, Any]:
+        """Every feature of the top hits with its weight and contribution, and the answer decision."""
+        hits: list[Hit] = trace.get("hits", [])[:5]
+        ranker = self.model.ranker
+        out: dict[str, Any] = {
+            "question": {"kind": q.kind, "answer_types": sorted(q.answer_types), "names": [n.text for n in q.names],
+                         "content": sorted(q.content)},
+            "hits": [
+                {"text": h.sentence.text, "score": round(h.score, 4),
+                 "features": {name: {"value": round(value, 4), "weight": round(ranker.weights.get(name, 0.0), 4),
+                                     "contribution": round(ranker.weights.get(name, 0.0) * value, 4)}
+                              for name, value in h.features.items()}}
+                for h in hits
+            ],
+        }
+        if "answer_features" in trace:
+            answerer = self.model.answerer
+            out["decision"] = {
+                "probability": round(trace["confidence"], 4), "threshold": self.model.threshold,
+                "features": {name: {"value": round(value, 4), "weight": round(answerer.weights.get(name, 0.0), 4),
+                                    "contribution": round(answerer.weights.get(name, 0.0) * value, 4)}
+                             for name, value in trace["answer_features"].items()},
+            }
+        return out
+
     # -- composing -------------------------------------------------------------------------
+    def _verified(self, text: str, hit: Hit) -> bool:
+        """The sentence's words at its offsets are still the words that were indexed."""
+        s = hit.sentence
+        return 0 <= s.start < s.end <= len(text) and text_digest(text[s.start : s.end]) == s.digest
+
     def _citation(self, n: int, chunk_id: int, hits: list[Hit]) -> Citation | None:
         index = self.retriever.index
         chunk = index.chunks[chunk_id]
         entry = index.sources[chunk.source_id]
         text = entry.source.text
-        if text[chunk.start : chunk.end] != chunk.text:
-            return None
         sentences = [
-            {"start": h.sentence.start, "end": h.sentence.end, "text": h.sentence.text}
+            {"start": h.sentence.start, "end": h.sentence.end, "text": text[h.sentence.start : h.sentence.end]}
             for h in hits
-            if text[h.sentence.start : h.sentence.end] == h.sentence.text
-            and chunk.start <= h.sentence.start < h.sentence.end <= chunk.end
+            if self._verified(text, h) and chunk.start <= h.sentence.start < h.sentence.end <= chunk.end
         ]
         if not sentences:
             return None
@@ -382,7 +357,7 @@ class Answerer:
         return Citation(
             n=n, source_id=chunk.source_id, title=entry.source.title, url=entry.source.url,
             section=chunk.section, paragraph=chunk.paragraph, start=chunk.start, end=chunk.end,
-            text=chunk.text, score=round(max(h.score for h in hits), 4), sentences=sentences,
+            text=text[chunk.start : chunk.end], score=round(max(h.score for h in hits), 4), sentences=sentences,
             link=text_fragment_link(entry.source.url, str(sentences[0]["text"])), speakers=speakers,
         )
 
@@ -405,18 +380,18 @@ class Answerer:
         return citations, numbers
 
     def _compose(self, question: str, hits: list[Hit]) -> Answer:
+        """The answer text: each verified sentence, as it stands in the source, with its [n]."""
         citations, numbers = self._citations(hits)
-        verified = {(s["start"], s["end"]) for c in citations for s in c.sentences}
+        verified = {(s["start"], s["end"]): s["text"] for c in citations for s in c.sentences}
         parts = [
-            f"{h.sentence.text} [{numbers[h.sentence.chunk_id]}]"
+            f"{verified[(h.sentence.start, h.sentence.end)]} [{numbers[h.sentence.chunk_id]}]"
             for h in hits
             if h.sentence.chunk_id in numbers and (h.sentence.start, h.sentence.end) in verified
         ]
         if not parts:
-            return self._not_found(question, [], NOT_FOUND)
+            return self._not_found(question, [], NOT_FOUND, "unverified")
         return Answer(question, " ".join(parts), True, citations, {})
 
-    def _not_found(self, question: str, near: list[Hit], message: str) -> Answer:
+    def _not_found(self, question: str, near: list[Hit], message: str, reason: str) -> Answer:
         closest, _ = self._citations(near[:3])
-        return Answer(question, message, False, [], {}, closest)
-
+        return Answer(question, message, False, [], {}, closest, reason)

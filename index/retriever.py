@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index.details import detail_score
 from index.embedder import Embedder
+from index.features import Pool, ranking_features
+from index.lexicon import acronyms_in
+from index.model import AnswerModel, load_model
 from index.query import (
     QUESTION_WORDS,
     SPEAKS_FOR,
@@ -19,22 +21,18 @@ from index.query import (
     TITLE_WORDS,
     JointQuestion,
     canonical_name,
-    content_words,
     fold,
     goes_by,
-    joint_question,
-    measure_nouns,
     name_matches,
-    name_runs,
     role_variants,
     spellings,
     split_role,
     tokenize,
     tokenize_with_pairs,
-    without_measure_word,
     word_match,
     words,
 )
+from index.question import Question
 from index.store import LoadedIndex
 from index.types import ANSWER_ROLES, Hit
 
@@ -49,15 +47,9 @@ class Retrieval:
     hits: list[Hit]
     query_vector: np.ndarray
     timings_ms: dict[str, float] = field(default_factory=dict)
+    spread: float = 0.0  # the best cosine minus the mean of the candidates' (how much it stands out)
 
 
-# Fused score = cosine + LEXICAL_WEIGHT * BM25 / best BM25 + RRF_WEIGHT * scaled reciprocal rank.
-# Calibrated on eval/dev.jsonl (docs/eval.md); results were flat for RRF 0-0.2, lexical 0.15-0.5.
-RRF_WEIGHT = 0.2
-LEXICAL_WEIGHT = 0.25
-DETAIL_BONUS = 0.1
-JOINT_BONUS = 0.2  # "What did A and B review?": a sentence where both did it together
-COVERAGE_BONUS = 0.2  # for holding all of the question's words (results flat for 0.15-0.3)
 _DEMONYM = re.compile(r"(?:ian|ean|can|ese|ish|ic|i)$")
 
 
@@ -82,12 +74,13 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 class Retriever:
     """Hybrid search over one loaded index generation."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+    def __init__(self, index: LoadedIndex, embedder: Embedder, model: AnswerModel | None = None) -> None:
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
         self.index = index
         self.embedder = embedder
+        self.model = model or load_model()
         self.sentences = index.sentences
         self.vectors = (
             index.faiss.reconstruct_n(0, index.faiss.ntotal)
@@ -119,6 +112,7 @@ class Retriever:
         self.token_sets = [set(tokenize(s.text)) for s in self.sentences]
         # "They" stands for the people named before (kept apart: they are not the sentence's words)
         self.carried_tokens = {row: set(tokenize(" ".join(names))) for row, names in carried_names.items()}
+        self.carried_words = {row: set(words(" ".join(names))) for row, names in carried_names.items()}
         self.speaker_tokens = [set(tokenize(" ".join(s.speakers))) for s in self.sentences]
         self._by_initial: dict[str, list[str]] | None = None  # built on first fuzzy look-up
         self._named: dict[str, frozenset[str]] = {}
@@ -136,6 +130,24 @@ class Retriever:
         self.vocabulary: set[str] = set().union(*self.source_words.values())
         self.stem_vocabulary: set[str] = set().union(*self.source_stems.values())
         self.speakers = sorted({name for s in self.sentences for name in s.speakers})
+        # how rare each stem is (for idf-weighted coverage) and each sentence's place in its article
+        document_frequency: dict[str, int] = {}
+        for tokens_of in self.token_sets:
+            for token in tokens_of:
+                document_frequency[token] = document_frequency.get(token, 0) + 1
+        n = max(1, len(self.sentences))
+        self.idf = {t: float(np.log(1 + n / df)) for t, df in document_frequency.items()}
+        self.max_idf = float(np.log(1 + n))
+        seen: dict[str, int] = {}
+        self.position = []
+        for s in self.sentences:
+            self.position.append(seen.get(s.source_id, 0))
+            seen[s.source_id] = self.position[-1] + 1
+        self.acronyms: dict[str, set[str]] = {}  # "nasa" -> the sources that spell it out
+        for sid, entry in index.sources.items():
+            for short in acronyms_in(entry.source.text):
+                self.acronyms.setdefault(short, set()).add(sid)
+        self.folded_words = [set(words(s.text)) for s in self.sentences]
 
     def _antecedents(self) -> dict[int, list[int]]:
         """Row of each anaphoric body sentence -> rows of the body sentences before it, nearest
@@ -181,20 +193,24 @@ class Retriever:
 
     def embed_query(self, question: str) -> np.ndarray:
         """The question's unit vector."""
-        return self.embedder.embed([question])[0]
+        return self.embedder.embed_query([question])[0]
 
     def search(
         self,
-        question: str,
+        question: Question,
         k: int = 10,
         *,
         rows: list[int] | None = None,
         query_vector: np.ndarray | None = None,
+        speakers: frozenset[str] = frozenset(),
+        model: AnswerModel | None = None,
     ) -> Retrieval:
-        """Top-k answerable sentences for the question, optionally only among ``rows``."""
+        """Top-k answerable sentences for the question, optionally only among ``rows``: dense and
+        BM25 candidates, each scored by the fitted ranker over its named features."""
+        model = model or self.model
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        qv = self.embed_query(question) if query_vector is None else query_vector
+        qv = self.embed_query(question.text) if query_vector is None else query_vector
         t1 = time.perf_counter()
         timings["embed"] = (t1 - t0) * 1000
         if not self.sentences:
@@ -208,7 +224,7 @@ class Retriever:
             dense_scored = {int(pool[i]): float(pool_scores[i]) for i in np.argsort(-pool_scores)[:CANDIDATES]}
         dense_scored.update(in_context)
         dense_top = sorted(dense_scored, key=lambda r: -dense_scored[r])[:CANDIDATES]
-        tokens = tokenize_with_pairs(without_measure_word(question)) + tokenize(" ".join(measure_nouns(question)))
+        tokens = list(question.tokens)
         lexical = self.bm25.get_scores(tokens) if tokens else np.zeros(len(self.sentences))
         pool_lex = lexical[pool]
         lex_top = [int(pool[i]) for i in np.argsort(-pool_lex)[:CANDIDATES] if pool_lex[i] > 0]
@@ -218,29 +234,43 @@ class Retriever:
         for ranking in (dense_top, lex_top):
             for rank, row in enumerate(ranking):
                 fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
-        # Rank fusion forgets how strong a match is; a sentence holding the question's rare
-        # words or phrases outright should win, so the normalised scores count as well.
-        top_lex = max((float(lexical[r]) for r in fused), default=0.0) or 1.0
-        content = content_words(question)
-        joint = joint_question(question)
         dense = {row: in_context.get(row, float(self.vectors[row] @ qv)) for row in fused}
+        facts = Pool(
+            question, self, dense, {row: float(lexical[row]) for row in fused},
+            {row: value * (RRF_K + 1) / 2 for row, value in fused.items()}, set(in_context), speakers,
+        )
+        hits = []
         for row in fused:
-            fused[row] = (
-                RRF_WEIGHT * fused[row] * (RRF_K + 1) / 2
-                + dense[row]
-                + LEXICAL_WEIGHT * float(lexical[row]) / top_lex
-                + DETAIL_BONUS * detail_score(question, self.sentences[row].text, tokens)
-                + COVERAGE_BONUS * self.coverage(content, row)
-                + (JOINT_BONUS * self.joint_score(joint, row) if joint else 0.0)
-            )
-        hits = [
-            Hit(self.sentences[row], score, dense[row], float(lexical[row]))
-            for row, score in fused.items()
-        ]
+            features = ranking_features(facts, row)
+            hits.append(Hit(self.sentences[row], model.ranker.score(features), dense[row], float(lexical[row]),
+                            features))
         hits = self._collapse(hits)
         hits.sort(key=lambda h: -h.score)
+        spread = max(dense.values()) - float(np.mean(list(dense.values()))) if dense else 0.0
         timings["fuse"] = (time.perf_counter() - t2) * 1000
-        return Retrieval(hits[:k], qv, timings)
+        return Retrieval(hits[:k], qv, timings, spread)
+
+    def idf_coverage(self, content: set[str], row: int) -> float:
+        """Share of the question's content words held in context, each weighted by its rarity."""
+        if not content:
+            return 0.0
+        have = self._held(row)
+        weight = {w: self.idf.get(w, self.max_idf) for w in content}
+        held = sum(v for w, v in weight.items() if w in have or goes_by(w) & have)
+        return held / sum(weight.values())
+
+    def words_in_context(self, row: int) -> set[str]:
+        """The sentence's folded words plus its speakers' and the names an opening "They" stands for."""
+        carried = self.carried_words.get(row, set())
+        return self.folded_words[row] | set(words(" ".join(self.sentences[row].speakers))) | carried
+
+    def entities_in_context(self, row: int) -> tuple[tuple[str, str], ...]:
+        """The sentence's entities, plus the people of the sentences an opening "He"/"They" refers to."""
+        own = self.sentences[row].entities
+        carried = tuple(
+            e for before in self.antecedent.get(row, []) for e in self.sentences[before].entities if e[0] == "PERSON"
+        )
+        return own + carried
 
     def _held(self, row: int) -> set[str]:
         """The sentence's tokens in context plus its speakers' (what it "holds" of a question)."""
@@ -285,7 +315,7 @@ class Retriever:
         return done * (1.0 if together else 0.5)
 
     def _collapse(self, hits: list[Hit]) -> list[Hit]:
-        """Drop captions that repeat body text; put remaining non-body text below all body text."""
+        """Drop captions that repeat body text (the ``furniture`` feature weighs the rest)."""
         body = [h for h in hits if h.sentence.role in ANSWER_ROLES]
         kept: list[Hit] = []
         for hit in hits:
@@ -295,7 +325,7 @@ class Retriever:
             mine = self.token_sets[hit.sentence.row]
             if any(_jaccard(mine, self.token_sets[b.sentence.row]) >= 0.4 for b in body):
                 continue
-            kept.append(Hit(hit.sentence, hit.score * 0.5, hit.dense, hit.lexical))
+            kept.append(hit)
         return kept
 
     def rows_spoken_by(self, name: str) -> list[int]:
@@ -431,9 +461,12 @@ class Retriever:
         return names
 
     def mentioned(self, name: str) -> bool:
-        """True if every word of the name (spelling variants allowed) occurs in some source."""
-        parts = [w for w in words(name) if len(w) > 1]
-        return bool(parts) and all(w in self.vocabulary or self._variant_known(w) for w in parts)
+        """True if every word of the name (spelling variants allowed) occurs in some source, or the
+        name is an acronym a source spells out ("EU" for "European Union")."""
+        parts = words(name)
+        if len(parts) == 1 and parts[0] in self.acronyms:
+            return True
+        return bool(parts) and all(w in self.vocabulary or (len(w) > 1 and self._variant_known(w)) for w in parts)
 
     def _variant_known(self, word: str) -> bool:
         """A spelling variant of the word (Zelenskiy/Zelenskyy) is in the sources."""
@@ -448,13 +481,13 @@ class Retriever:
         return [v for v in self._by_initial.get(word[:1], ()) if abs(len(v) - len(word)) <= 3 and word_match(word, v)]
 
     def _sources_with(self, word: str) -> frozenset[str]:
-        """The sources containing the word, an alias of it (us/united states) or, failing those,
-        a spelling variant (cached per generation)."""
+        """The sources containing the word, an alias of it (us/united states), an acronym they
+        spell out or, failing those, a spelling variant (cached per generation)."""
         if word not in self._with_word:
             having = {
                 sid for sid, vocab in self.source_words.items()
                 if any(all(w in vocab for w in form) for form in spellings(word))
-            }
+            } | self.acronyms.get(word, set())
             if not having and len(word) >= 5:
                 variants = self._variants(word)
                 having = {sid for sid, vocab in self.source_words.items() if any(v in vocab for v in variants)}
@@ -463,31 +496,38 @@ class Retriever:
             self._with_word[word] = frozenset(having)
         return self._with_word[word]
 
-    def unknown_names(self, question: str) -> list[str]:
-        """Capitalised names (past the question's first word) that no source contains."""
+    def _name_known(self, forms: tuple[tuple[str, ...], ...]) -> bool:
+        return any(all(self.mentioned(w) for w in form) for form in forms)
+
+    def unknown_names(self, question: Question) -> list[str]:
+        """Names in the question (past its first word) that no source contains in any of their
+        forms (aliases, long forms, acronyms, spelling variants)."""
         unknown = []
-        for run in name_runs(question):
-            if any(self.mentioned(t) for t in run):
+        for name in question.names:
+            run = name.text.split()
+            if any(self.mentioned(t) for t in run) or self._name_known(name.forms):
                 continue
             # A lone unknown adjective of nationality ("American") may still be answerable.
             if len(run) == 1 and _DEMONYM.search(run[0]):
                 continue
-            unknown.append(" ".join(run))
+            unknown.append(name.text)
         return unknown
 
-    def sources_naming(self, question: str) -> set[str] | None:
+    def sources_naming(self, question: Question) -> set[str] | None:
         """The sources that contain every name and year in the question ("the weather in Carden",
         "deaths in 2019": only an article that mentions Carden, or 2019, can answer), or None when
         that does not narrow things."""
         allowed: set[str] | None = None
-        years = [[year] for year in re.findall(r"\b(?:1[89]|20)\d\d\b", question)]
-        for run in name_runs(question) + years:
+        runs = [name.text.split() for name in question.names] + [[year] for year in question.years]
+        for run in runs:
             parts = [w for t in run for w in words(t) if w not in TITLE_WORDS and len(w) > 1]
             if not parts or (len(run) == 1 and _DEMONYM.search(run[0])):
                 continue
             having = set(self.source_words)
             for w in parts:
                 having &= self._sources_with(w)
+            if not having and len(parts) > 1:
+                having = set(self._sources_with("".join(w[0] for w in parts)))  # spelled out as an acronym
             if having:  # a name no source holds is for unknown_names() to report
                 allowed = having if allowed is None else allowed & having
         if not allowed or len(allowed) == len(self.source_words):
@@ -498,12 +538,12 @@ class Retriever:
         """Rows of sentences from these sources (None: all)."""
         return None if sources is None else [s.row for s in self.sentences if s.source_id in sources]
 
-    def unseen_words(self, question: str, sources: set[str] | None = None) -> list[str]:
-        """Content words of the question that appear in no source, or in none of ``sources``
-        (after stemming and spelling slack)."""
+    def unseen_words(self, question: Question, sources: set[str] | None = None) -> list[str]:
+        """Words of the question that appear in no source, or in none of ``sources`` (after
+        stemming and spelling slack)."""
         stems = self.stem_vocabulary if sources is None else set().union(*(self.source_stems[s] for s in sources))
         unseen = []
-        for word in tokenize(without_measure_word(question)):  # "how big a fine": the fine
+        for word in sorted(question.asked):  # "how big a fine": the fine
             if word in stems or word in QUESTION_WORDS or len(word) < 3:
                 continue
             if sources is None and self.mentioned(word):
@@ -512,3 +552,7 @@ class Retriever:
                 continue
             unseen.append(word)
         return unseen
+
+    def unknown_kind(self, question: Question, unseen: list[str]) -> bool:
+        """A word no source holds qualifies a noun they do hold ("flu" in "the flu vaccine")."""
+        return any(m in unseen and h not in unseen and h in self.stem_vocabulary for m, h in question.qualified)

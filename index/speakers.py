@@ -371,7 +371,8 @@ def annotate(text: str, chunks: list[Chunk]) -> list[Chunk]:
             quotes = quote_spans(sentence.text)
             quoted = sum(e - s for s, e in quotes) >= 12
             speakers = _speakers_of(span, sentence.start - chunk.start, quotes, ctx) if span is not None else []
-            sentences.append(replace(sentence, speakers=tuple(speakers), is_quote=quoted))
+            entities = tuple((e.label_, e.text) for e in span.ents) if span is not None else ()
+            sentences.append(replace(sentence, speakers=tuple(speakers), is_quote=quoted, entities=entities))
             if span is not None:
                 for ent in span.ents:
                     if ent.label_ == "PERSON":

@@ -34,7 +34,7 @@ from index.embedder import Embedder
 from index.errors import BusyError, IndexMismatchError, IndexMissingError
 from index.types import Chunk, SentenceRecord, Source
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentences carry entities and a digest of their text
 _SCHEMA = """
 CREATE TABLE sources (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, location TEXT NOT NULL, title TEXT NOT NULL,
@@ -50,7 +50,7 @@ CREATE TABLE chunks (
 CREATE TABLE sentences (
     row INTEGER PRIMARY KEY, source_id TEXT NOT NULL, chunk_id INTEGER NOT NULL REFERENCES chunks(id),
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, role TEXT NOT NULL,
-    speakers TEXT NOT NULL, is_quote INTEGER NOT NULL
+    speakers TEXT NOT NULL, is_quote INTEGER NOT NULL, entities TEXT NOT NULL, digest TEXT NOT NULL
 );
 """
 
@@ -140,6 +140,11 @@ class BuildInput:
     chunks: list[Chunk]
 
 
+def text_digest(text: str) -> str:
+    """sha256 of a sentence's text, stored at index time and checked before it is quoted."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def embedding_text(text: str, speakers: tuple[str, ...]) -> str:
     """What is embedded for a sentence: its speaker first when the sentence does not name them."""
     if speakers and speakers[0].split()[-1].lower() not in text.lower():
@@ -185,9 +190,10 @@ def write_generation(
                 )
                 for sent in chunk.sentences:
                     db.execute(
-                        "INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?)",
+                        "INSERT INTO sentences VALUES (?,?,?,?,?,?,?,?,?,?)",
                         (len(texts), src.id, chunk_id, sent.start, sent.end, chunk.role,
-                         json.dumps(list(sent.speakers)), int(sent.is_quote)),
+                         json.dumps(list(sent.speakers)), int(sent.is_quote),
+                         json.dumps([list(e) for e in sent.entities]), text_digest(sent.text)),
                     )
                     texts.append(embedding_text(sent.text, sent.speakers))
         db.commit()
@@ -304,12 +310,15 @@ class LoadedIndex:
             text = self.sources[sid].source.text[start:end]
             self.chunks[cid] = ChunkRecord(cid, sid, section, paragraph, start, end, role, text)
         self.sentences: list[SentenceRecord] = []
-        for row, sid, cid, start, end, role, speakers, quote in db.execute(
-            'SELECT row, source_id, chunk_id, start, "end", role, speakers, is_quote FROM sentences ORDER BY row'
+        for row, sid, cid, start, end, role, speakers, quote, entities, digest in db.execute(
+            'SELECT row, source_id, chunk_id, start, "end", role, speakers, is_quote, entities, digest '
+            "FROM sentences ORDER BY row"
         ):
             text = self.sources[sid].source.text[start:end]
+            ents = tuple((str(label), str(value)) for label, value in json.loads(entities))
             self.sentences.append(
-                SentenceRecord(row, sid, cid, start, end, text, role, tuple(json.loads(speakers)), bool(quote))
+                SentenceRecord(row, sid, cid, start, end, text, role, tuple(json.loads(speakers)), bool(quote),
+                               ents, digest)
             )
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:

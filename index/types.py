@@ -42,6 +42,7 @@ class Sentence:
     text: str
     speakers: tuple[str, ...] = ()  # who is reported as saying it, primary first
     is_quote: bool = False
+    entities: tuple[tuple[str, str], ...] = ()  # (spaCy label, text): ("PERSON", "Olaf Scholz")
 
 
 @dataclass(frozen=True)
@@ -71,13 +72,16 @@ class SentenceRecord:
     role: str
     speakers: tuple[str, ...]
     is_quote: bool
+    entities: tuple[tuple[str, str], ...] = ()
+    digest: str = ""  # sha256 of the sentence text as indexed: what citations are verified against
 
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved sentence with its fused score and the scores behind it."""
+    """A retrieved sentence with its ranking score and the named features behind it."""
 
     sentence: SentenceRecord
     score: float
     dense: float
     lexical: float
+    features: dict[str, float] = field(default_factory=dict, compare=False)

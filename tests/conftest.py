@@ -15,6 +15,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from bot.config import Settings  # noqa: E402
 from bot.service import QAService  # noqa: E402
+from index.embedder import DEFAULT_MODEL  # noqa: E402
 from index.query import tokenize  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
@@ -23,7 +24,7 @@ DATA = Path(__file__).parent / "data"
 class FakeEmbedder:
     """Bag of hashed word vectors: texts sharing words are close. Deterministic, instant."""
 
-    name = "all-MiniLM-L6-v2"  # stands in for the real model so manifests match
+    name = DEFAULT_MODEL  # stands in for the real model so manifests match
     dimension = 64
 
     def __init__(self) -> None:
@@ -45,6 +46,9 @@ class FakeEmbedder:
         if progress:
             progress(len(texts))
         return out
+
+    def embed_query(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed(texts)
 
 
 @pytest.fixture(autouse=True)
@@ -76,10 +80,10 @@ def built_fake_service(fake_service: QAService) -> QAService:
 @pytest.fixture(scope="session")
 def real_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QAService]:
     """The real model and real FAISS over the bundled article plus two dev articles, built once."""
-    from index.embedder import SentenceTransformerEmbedder
+    from index.embedder import E5Embedder
 
     index_dir = tmp_path_factory.mktemp("real-index")
-    service = QAService(Settings(), index_dir, embedder=SentenceTransformerEmbedder())
+    service = QAService(Settings(), index_dir, embedder=E5Embedder())
     sources = service.configured_sources() + service.read_paths([DATA / "harbour.txt", DATA / "quake.md"])
     service.build(sources)
     yield service

@@ -1,11 +1,16 @@
-"""The answer step's abstention rules, on hand-made hits over a small fake-embedded index."""
+"""The answer step: the question-level signals, each decline's reason, and verification."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from bot.service import QAService
-from index.types import Hit
+from index.answer import Answerer
+from index.model import AnswerModel, Linear, load_model
+from index.question import analyse
+from index.speakers import load_parser
+from index.store import SourceEntry
 
 TEXT = (
     "Clinic news\n\n"
@@ -14,39 +19,89 @@ TEXT = (
 )
 
 
-def _setup(service: QAService, tmp_path: Path) -> tuple[QAService, Hit]:
+def _service(service: QAService, tmp_path: Path) -> QAService:
     (tmp_path / "clinic.txt").write_text(TEXT, encoding="utf-8")
     service.build(service.read_paths([tmp_path / "clinic.txt"]))
-    sentence = next(s for s in service.answerer().retriever.sentences if s.text.startswith("Pharmacies"))
-    return service, Hit(sentence, 1.0, 0.40, 1.0)
+    return service
 
 
-def test_an_unknown_kind_of_a_known_thing_needs_a_clearly_close_match(
-    fake_service: QAService, tmp_path: Path
-) -> None:
-    service, hit = _setup(fake_service, tmp_path)
+def _with_model(service: QAService, model: AnswerModel) -> Answerer:
     answerer = service.answerer()
-    question = "Is the flu vaccine available at pharmacies?"
-    unseen = answerer.retriever.unseen_words(question)
+    return Answerer(answerer.retriever, answerer.settings, model)
+
+
+def test_an_unknown_kind_of_a_known_thing_is_a_signal(fake_service: QAService, tmp_path: Path) -> None:
+    retriever = _service(fake_service, tmp_path).answerer().retriever
+    parser = load_parser()
+    flu = analyse("Is the flu vaccine available at pharmacies?", parser)
+    unseen = retriever.unseen_words(flu)
     assert unseen == ["flu"]
-    assert not answerer._relevant(question, hit, unseen)  # "flu" qualifies "vaccine": another vaccine
-    assert not answerer._relevant(question, Hit(hit.sentence, hit.score, 0.5, hit.lexical), unseen)
-    close = Hit(hit.sentence, hit.score, 0.65, hit.lexical)  # only a very close match
-    assert answerer._relevant(question, close, unseen)
-    rate = "What is the unemployment rate at pharmacies?"  # "unemployment" qualifies "rate"...
-    assert answerer._unknown_kind(rate, answerer.retriever.unseen_words(rate)) is False  # ...no "rate" here
-    assert answerer._unknown_kind("Is the new vaccine available?", []) is False  # nothing unseen
-    odd = "Is the experimental vaccine available?"  # an adjective is a state of the thing, not a kind
-    assert answerer._unknown_kind(odd, answerer.retriever.unseen_words(odd)) is False
-    # an unseen word that qualifies nothing is judged by how much else matches
-    other = "Are pharmacies giving the MMR vaccine?"
-    assert answerer._relevant(other, hit, answerer.retriever.unseen_words(other))
+    assert retriever.unknown_kind(flu, unseen)  # "flu" qualifies "vaccine": another vaccine
+    rate = analyse("What is the unemployment rate at pharmacies?", parser)  # no "rate" here either
+    assert not retriever.unknown_kind(rate, retriever.unseen_words(rate))
+    odd = analyse("Is the experimental vaccine available?", parser)  # an adjective is not a kind
+    assert not retriever.unknown_kind(odd, retriever.unseen_words(odd))
 
 
 def test_the_measure_word_of_how_big_is_not_a_word_the_sources_must_hold(
     fake_service: QAService, tmp_path: Path
 ) -> None:
-    service, _ = _setup(fake_service, tmp_path)
-    retriever = service.answerer().retriever
-    assert retriever.unseen_words("How big a vaccine stock do pharmacies hold?") == ["stock", "hold"]
-    assert retriever.unseen_words("How big is the flu vaccine?") == ["flu"]
+    retriever = _service(fake_service, tmp_path).answerer().retriever
+    assert retriever.unseen_words(analyse("How big a vaccine stock do pharmacies hold?")) == ["hold", "stock"]
+    assert retriever.unseen_words(analyse("How big is the flu vaccine?")) == ["flu"]
+
+
+def test_every_decline_names_its_reason(fake_service: QAService, tmp_path: Path) -> None:
+    service = _service(fake_service, tmp_path)
+    unknown = service.ask("What did Marta Kowalczyk announce in Oslo?")
+    assert not unknown.found and unknown.declined_by == "unknown_name"
+    assert "Marta Kowalczyk" in unknown.answer
+    never = _with_model(service, dataclasses.replace(load_model(), threshold=1.0))  # declines everything
+    low = never.ask("When will the MMR vaccine be available?")
+    assert not low.found and low.declined_by == "low_confidence"
+    assert low.confidence is not None and low.confidence < 1.0
+    assert low.closest and "Pharmacies" in low.closest[0].text  # shown, marked as not an answer
+    always = _with_model(service, dataclasses.replace(load_model(), threshold=0.0))
+    answer = always.ask("When will the MMR vaccine be available?")
+    assert answer.found and answer.declined_by is None and "October" in answer.answer
+    assert answer.to_json()["declined_by"] is None
+
+
+def test_the_probability_comes_from_the_fitted_answer_weights(fake_service: QAService, tmp_path: Path) -> None:
+    service = _service(fake_service, tmp_path)
+    question = "When will the MMR vaccine be available?"
+    base = dataclasses.replace(load_model(), threshold=0.5)
+    sure = _with_model(service, dataclasses.replace(base, answerer=Linear({}, 5.0))).ask(question)
+    unsure = _with_model(service, dataclasses.replace(base, answerer=Linear({}, -5.0))).ask(question)
+    assert sure.found and sure.confidence and sure.confidence > 0.99
+    assert not unsure.found and unsure.declined_by == "low_confidence"
+
+
+def test_an_abbreviation_the_sources_spell_out_is_not_an_unknown_name(
+    fake_service: QAService, tmp_path: Path
+) -> None:
+    (tmp_path / "eu.txt").write_text(
+        "Trade talks\n\nThe European Union agreed new tariffs on steel on Monday, officials said.\n",
+        encoding="utf-8",
+    )
+    service = fake_service
+    service.build(service.read_paths([tmp_path / "eu.txt"]))
+    answer = service.ask("What did the EU agree on Monday?")
+    assert answer.declined_by != "unknown_name"
+    assert "EU" not in answer.answer or answer.found
+
+
+def test_verification_fails_when_the_stored_text_no_longer_matches_what_was_indexed(
+    fake_service: QAService, tmp_path: Path
+) -> None:
+    service = _service(fake_service, tmp_path)
+    always = _with_model(service, dataclasses.replace(load_model(), threshold=0.0))
+    question = "When will the MMR vaccine be available?"
+    assert always.ask(question).found
+    index = always.retriever.index
+    for sid, entry in list(index.sources.items()):  # the source text changes under the index
+        tampered = entry.source.text.replace("October", "November").upper()  # same offsets, other words
+        index.sources[sid] = SourceEntry(dataclasses.replace(entry.source, text=tampered))
+    answer = always.ask(question)
+    assert "NOVEMBER" not in answer.answer.upper()
+    assert not answer.found and answer.declined_by == "unverified"

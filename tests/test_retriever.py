@@ -9,6 +9,7 @@ import numpy as np
 from bot.service import QAService
 from index.details import count_terms, detail_score, names_someone
 from index.query import content_words, goes_by, joint_question
+from index.question import analyse
 from index.retriever import Retriever
 
 STORY = (
@@ -121,13 +122,13 @@ def test_names_in_a_question_narrow_it_to_the_sources_that_hold_them(
 ) -> None:
     r = _retriever(fake_service, tmp_path)
     story = {s.source_id for s in r.sentences if s.text.startswith("Residents queued")}
-    assert r.sources_naming("Where is Halbrook?") == story
-    assert r.sources_naming("What did the port do?") is None  # no names: no narrowing
-    assert r.sources_naming("Is it American?") is None  # a lone nationality adjective does not narrow
+    assert r.sources_naming(analyse("Where is Halbrook?")) == story
+    assert r.sources_naming(analyse("What did the port do?")) is None  # no names: no narrowing
+    assert r.sources_naming(analyse("Is it American?")) is None  # a lone nationality adjective does not narrow
     other = {s.source_id for s in r.sentences if s.text.startswith("They said the port")}
-    assert r.sources_naming("How many deaths were there in 2019?") == other  # a year narrows too
-    assert "port" in r.unseen_words("Is the port in Halbrook?", story)  # only the other source has it
-    assert "port" not in r.unseen_words("Is the port in Halbrook?")
+    assert r.sources_naming(analyse("How many deaths were there in 2019?")) == other  # a year narrows too
+    assert "port" in r.unseen_words(analyse("Is the port in Halbrook?"), story)  # only the other source has it
+    assert "port" not in r.unseen_words(analyse("Is the port in Halbrook?"))
 
 
 def test_count_terms_pair_what_is_asked_with_what_is_counted() -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bot.service import QAService
+from index.embedder import DEFAULT_MODEL
 from index.errors import BusyError, IndexMismatchError, IndexMissingError
 from index.speakers import ATTRIBUTION_VERSION
 from index.store import build_lock, current_generation, open_index
@@ -25,7 +26,7 @@ def test_build_writes_faiss_sqlite_and_manifest(built_fake_service: QAService) -
     assert gen is not None
     assert {p.name for p in gen.iterdir()} == {"index.faiss", "meta.sqlite", "manifest.json"}
     manifest = json.loads((gen / "manifest.json").read_text())
-    assert manifest["model"] == "all-MiniLM-L6-v2"
+    assert manifest["model"] == DEFAULT_MODEL
     assert manifest["dimension"] == 64
     assert manifest["normalized"] is True
     loaded = _open(built_fake_service)
@@ -118,7 +119,7 @@ def test_damaged_files_are_reported_and_rebuild_recovers(built_fake_service: QAS
 
 def test_missing_index_says_how_to_build(tmp_path: Path) -> None:
     with pytest.raises(IndexMissingError, match="qabot index"):
-        open_index(tmp_path / "nothing", "all-MiniLM-L6-v2", ATTRIBUTION_VERSION)
+        open_index(tmp_path / "nothing", DEFAULT_MODEL, ATTRIBUTION_VERSION)
 
 
 class ExplodingEmbedder(FakeEmbedder):

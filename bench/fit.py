@@ -1,0 +1,302 @@
+"""Fit the answer model (index/model.json) and measure it leave-one-article-out.
+
+    python bench/fit.py                 # leave-one-article-out report, then in-sample, nothing written
+    python bench/fit.py --write         # ... and write index/model.json fitted on every article
+    python bench/fit.py --ablate bm25   # leave-one-article-out with that feature left out of the fit
+
+Data: every project question set (eval/*.jsonl, over the bundled article, tests/data and
+eval/data) and the SQuAD 2.0 subset in ../shared/benchmarks/squad2 (each article indexed with
+the bundled article). Each question belongs to one article (its evidence's); out-of-scope ones
+to the article set they were written for. Real model, real spaCy, real FAISS.
+
+Two logistic regressions (numpy, L2): the ranker over candidate sentences (label: the sentence
+holds the evidence), then the answer probability over each question's best candidate (label:
+the composed answer holds the key; out-of-scope questions: 0). The threshold is the highest
+probability that declines at most --target of the answerable training questions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.config import Settings  # noqa: E402
+from bot.evaluate import Case, load_cases  # noqa: E402
+from bot.service import QAService, bundled_source  # noqa: E402
+from index.answer import Answerer  # noqa: E402
+from index.embedder import E5Embedder  # noqa: E402
+from index.features import ANSWER_FEATURES, RANKING  # noqa: E402
+from index.model import MODEL_FILE, AnswerModel, Linear  # noqa: E402
+from index.question import analyse  # noqa: E402
+from index.sources import read_file  # noqa: E402
+from index.speakers import load_parser  # noqa: E402
+
+SQUAD = ROOT.parent / "shared" / "benchmarks" / "squad2"
+PROJECT_ARTICLES = [ROOT / "tests/data/harbour.txt", ROOT / "tests/data/quake.md",
+                    *sorted((ROOT / "eval/data").iterdir())]
+BLIND = {"blind": "wildfire", "blind2": "court", "blind3": "measles", "blind4": "election", "blind5": "rates",
+         "blind6": "breach", "blind7": "lander"}
+
+
+def norm(text: str) -> str:
+    return " ".join(text.replace("’", "'").lower().split())
+
+
+@dataclass
+class Item:
+    """One question with the article (fold) it belongs to and the corpus it is asked over."""
+
+    case: Case
+    fold: str
+    corpus: str
+    candidates: list[tuple[dict[str, float], int]] = field(default_factory=list)  # features, label
+
+
+def _article_of(case: Case, texts: dict[str, str]) -> str | None:
+    for name, text in texts.items():
+        if any(norm(e) in text for e in case.evidence) and any(norm(k) in text for k in case.key):
+            return name
+    return None
+
+
+def load_items(squad: bool = True) -> tuple[list[Item], dict[str, list]]:
+    sources = {"bundled": bundled_source()} | {p.stem: read_file(p) for p in PROJECT_ARTICLES}
+    texts = {name: norm(s.text) for name, s in sources.items()}
+    items: list[Item] = []
+    for path in sorted((ROOT / "eval").glob("*.jsonl")):
+        cases = load_cases(path)
+        own = BLIND.get(path.stem)
+        home = [own] if own else ["bundled", "harbour", "quake"]
+        for i, case in enumerate(cases):
+            fold = own or (_article_of(case, {h: texts[h] for h in home}) if not case.out_of_scope else None)
+            items.append(Item(case, fold or home[i % len(home)], "project"))
+    corpora: dict[str, list] = {"project": list(sources.values())}
+    if squad:
+        for name in ("Normans", "Computational_complexity_theory"):
+            corpora[name] = [read_file(SQUAD / f"{name}.txt"), bundled_source()]
+            items += [Item(c, name, name) for c in load_cases(SQUAD / f"{name}.jsonl")]
+    return items, corpora
+
+
+def build_services(corpora: dict[str, list], work: Path) -> dict[str, QAService]:
+    embedder = E5Embedder()
+    services = {}
+    for name, sources in corpora.items():
+        service = QAService(Settings(), work / name, embedder=embedder)
+        try:
+            service.loaded()
+        except Exception:  # noqa: BLE001 - no index yet, or from another version: build it
+            service.build(sources)
+        services[name] = service
+    return services
+
+
+def label(case: Case, text: str, chunk: str) -> int:
+    s, c = norm(text), norm(chunk)
+    if any(norm(e) in s for e in case.evidence):
+        return 1
+    keys = [norm(k) for k in case.key]
+    return int(any(k in s for k in keys) and any(norm(e) in c for e in case.evidence))
+
+
+def collect_candidates(items: list[Item], services: dict[str, QAService]) -> None:
+    """Every candidate sentence's features and label, as the answerer's search sees them."""
+    parser = load_parser()
+    for item in items:
+        if item.case.out_of_scope:
+            continue
+        answerer = services[item.corpus].answerer()
+        r = answerer.retriever
+        q = analyse(item.case.question, parser)
+        options: dict = {}
+        if q.speaker is not None and q.speaker.strict and r.rows_spoken_by(q.speaker.who):
+            options = {"rows": r.rows_spoken_by(q.speaker.who),
+                       "speakers": frozenset(r.speakers_named(q.speaker.who))}
+        else:
+            options = {"rows": r.rows_of(r.sources_naming(q))}
+        hits = r.search(q, 40, **options).hits
+        item.candidates = [
+            (h.features, label(item.case, h.sentence.text, r.index.chunks[h.sentence.chunk_id].text)) for h in hits
+        ]
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, weights: np.ndarray | None = None,
+                 ) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by Newton's method on standardised features; returns
+    weights and bias on the raw features."""
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    std[std < 1e-9] = 1.0
+    z = np.hstack([(x - mean) / std, np.ones((len(x), 1))])
+    w = np.zeros(z.shape[1])
+    sample = np.ones(len(y)) if weights is None else weights
+    reg = np.full(z.shape[1], l2)
+    reg[-1] = 0.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-np.clip(z @ w, -30, 30)))
+        grad = z.T @ (sample * (p - y)) + reg * w
+        hess = (z * (sample * p * (1 - p))[:, None]).T @ z + np.diag(reg + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    raw = w[:-1] / std
+    return raw, float(w[-1] - (raw * mean).sum())
+
+
+def fit_ranker(items: list[Item], names: list[str]) -> Linear:
+    rows, labels, weights = [], [], []
+    for item in items:
+        if not item.candidates or not any(lab for _, lab in item.candidates):
+            continue
+        n = len(item.candidates)
+        for features, lab in item.candidates:
+            rows.append([features.get(f, 0.0) for f in names])
+            labels.append(lab)
+            weights.append(1.0 / n)  # each question counts once, however many candidates
+    w, b = fit_logistic(np.array(rows), np.array(labels, float), l2=0.1, weights=np.array(weights) * 40)
+    return Linear({f: round(float(v), 5) for f, v in zip(names, w, strict=True)}, round(b, 5))
+
+
+@dataclass
+class Run:
+    """What the answerer did with one question when it was never allowed to decline."""
+
+    item: Item
+    found: bool  # answered at all (gates other than the probability may still decline)
+    correct: bool  # the key is in the answer
+    length: int
+    declined_by: str | None
+    features: dict[str, float] | None
+    answered: bool = False  # as decided by the model that scores it
+
+
+def decide(runs: list[Run], model: AnswerModel) -> list[Run]:
+    for r in runs:
+        r.answered = r.found and (r.features is None or model.probability(r.features) >= model.threshold)
+    return runs
+
+
+def run_all(items: list[Item], services: dict[str, QAService], model: AnswerModel) -> list[Run]:
+    always = replace(model, threshold=-1.0)
+    runs = []
+    answerers = {name: Answerer(s.answerer().retriever, s.settings.answer, always) for name, s in services.items()}
+    for item in items:
+        answer = answerers[item.corpus].ask(item.case.question, explain=True)
+        decision = (answer.explanation or {}).get("decision")
+        features = {k: v["value"] for k, v in decision["features"].items()} if decision else None
+        correct = answer.found and not item.case.out_of_scope and any(
+            norm(k) in norm(answer.answer) for k in item.case.key)
+        runs.append(Run(item, answer.found, correct, len(answer.answer), answer.declined_by, features))
+    return runs
+
+
+def fit_answerer(runs: list[Run], target: float) -> tuple[Linear, float]:
+    scored = [r for r in runs if r.features is not None]
+    x = np.array([[r.features.get(f, 0.0) for f in ANSWER_FEATURES] for r in scored])  # type: ignore[union-attr]
+    y = np.array([1.0 if r.correct else 0.0 for r in scored])
+    w, b = fit_logistic(x, y, l2=1.0)
+    linear = Linear({f: round(float(v), 5) for f, v in zip(ANSWER_FEATURES, w, strict=True)}, round(b, 5))
+    answerable = sorted(AnswerModel("", Linear({}), linear, 0).probability(r.features)  # type: ignore[arg-type]
+                        for r in scored if not r.item.case.out_of_scope)
+    allowed = int(target * sum(1 for r in runs if not r.item.case.out_of_scope))
+    threshold = answerable[allowed] if allowed < len(answerable) else 1.0
+    return linear, round(float(threshold) - 1e-6, 6)
+
+
+def score(runs: list[Run]) -> dict[str, float]:
+    """key in answer, false abstentions, out-of-scope declined, as qabot eval counts them."""
+    inscope = [r for r in runs if not r.item.case.out_of_scope]
+    oos = [r for r in runs if r.item.case.out_of_scope]
+
+    def answered(r: Run) -> bool:
+        return r.answered
+
+    lengths = [r.length for r in inscope if answered(r)]
+    return {
+        "n": len(inscope), "oos": len(oos),
+        "key": sum(answered(r) and r.correct for r in inscope) / max(1, len(inscope)),
+        "false_abst": sum(not answered(r) for r in inscope) / max(1, len(inscope)),
+        "declined": sum(not answered(r) for r in oos) / max(1, len(oos)),
+        "median_chars": statistics.median(lengths) if lengths else 0,
+    }
+
+
+def fit(items: list[Item], services: dict[str, QAService], names: list[str], target: float,
+        margin: float) -> tuple[AnswerModel, list[Run]]:
+    ranker = fit_ranker(items, names)
+    model = AnswerModel("fitting", ranker, Linear({}), 0.0, {"pick_margin": margin})
+    runs = run_all(items, services, model)
+    answerer, threshold = fit_answerer(runs, target)
+    return replace(model, answerer=answerer, threshold=threshold), runs
+
+
+def table(title: str, groups: dict[str, dict[str, float]]) -> str:
+    lines = [f"\n{title}", f"{'set':34} {'in':>4} {'oos':>4} {'key':>7} {'false-abst':>10} {'declined':>9} {'chars':>6}"]
+    for name, m in groups.items():
+        lines.append(f"{name:34} {m['n']:4d} {m['oos']:4d} {m['key']:7.1%} {m['false_abst']:10.1%} "
+                     f"{m['declined']:9.1%} {m['median_chars']:6.0f}")
+    return "\n".join(lines)
+
+
+def grouped(runs: list[Run]) -> dict[str, dict[str, float]]:
+    by: dict[str, list[Run]] = defaultdict(list)
+    for r in runs:
+        by[r.item.fold if r.item.corpus != "project" else "project (10 articles)"].append(r)
+        if r.item.corpus == "project":
+            by[f"  {r.item.fold}"].append(r)
+        by["all"].append(r)
+    return {g: score(rs) for g, rs in sorted(by.items(), key=lambda kv: (kv[0] == "all", kv[0].startswith(" ")))}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", action="store_true", help="write index/model.json fitted on every article")
+    parser.add_argument("--ablate", default=None, help="leave this ranking or answer feature out of the fit")
+    parser.add_argument("--target", type=float, default=0.03, help="false-abstention rate the threshold allows")
+    parser.add_argument("--margin", type=float, default=0.5, help="ranker-score margin for runner-up sentences")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/qabot-fit"), help="where the indexes are built")
+    parser.add_argument("--no-loao", action="store_true", help="skip leave-one-article-out")
+    args = parser.parse_args()
+    started = time.time()
+    items, corpora = load_items()
+    services = build_services(corpora, args.work)
+    collect_candidates(items, services)
+    names = [n for n in RANKING if n != args.ablate]
+    folds = sorted({i.fold for i in items})
+    print(f"{len(items)} questions, {len(folds)} articles; candidates collected in {time.time() - started:.0f} s")
+    results: list[Run] = []
+    if not args.no_loao:
+        for fold in folds:
+            model, _ = fit([i for i in items if i.fold != fold], services, names, args.target, args.margin)
+            if args.ablate in ANSWER_FEATURES:
+                model = model.without(args.ablate)
+            results += decide(run_all([i for i in items if i.fold == fold], services, model), model)
+        print(table("LEAVE-ONE-ARTICLE-OUT (fit on the other articles, score the one left out)", grouped(results)))
+    model, runs = fit(items, services, names, args.target, args.margin)
+    if args.ablate in ANSWER_FEATURES:
+        model = model.without(args.ablate)
+    print(table("IN-SAMPLE (fit on everything, scored on the same questions)", grouped(decide(runs, model))))
+    print(json.dumps(model.to_json(), indent=1))
+    if args.write:
+        model = replace(model, version=time.strftime("%Y%m%d") + "-e5",
+                        notes={**model.notes, "target_false_abstention": args.target,
+                               "trained_on": f"{len(items)} questions over {len(folds)} articles"})
+        MODEL_FILE.write_text(json.dumps(model.to_json(), indent=1) + "\n")
+        print(f"wrote {MODEL_FILE}")
+    print(f"done in {time.time() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

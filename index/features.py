@@ -1,0 +1,180 @@
+"""Named features: what the ranking and the decision to answer are computed from.
+
+Each ranking feature scores one candidate sentence for one question (0 to 1 unless said);
+each answer feature describes the best candidate and the question as a whole. The weights
+that combine them are fitted (``index.model``, ``bench/fit.py``), not set by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from index.details import count_terms, detail_score
+from index.query import goes_by, tokenize
+from index.question import Question, entity_answers
+from index.types import ANSWER_ROLES
+
+if TYPE_CHECKING:
+    from index.retriever import Retriever
+
+
+@dataclass
+class Pool:
+    """Per-question facts the ranking features compare a candidate with."""
+
+    question: Question
+    retriever: Retriever
+    dense: dict[int, float]  # cosine of each candidate (read in context where that is closer)
+    lexical: dict[int, float]  # BM25 of each candidate
+    rrf: dict[int, float]  # reciprocal-rank fusion of the dense and BM25 rankings
+    in_context: set[int] = field(default_factory=set)  # rows whose cosine came from the context blend
+    speakers: frozenset[str] = frozenset()  # the speakers a speaker question asks about
+
+    @property
+    def best_dense(self) -> float:
+        return max(self.dense.values(), default=0.0)
+
+    @property
+    def best_lexical(self) -> float:
+        return max(self.lexical.values(), default=0.0) or 1.0
+
+
+Feature = Callable[[Pool, int], float]
+
+
+def dense(pool: Pool, row: int) -> float:
+    """Cosine of question and sentence (the embedding model's judgement of meaning)."""
+    return pool.dense[row]
+
+
+def dense_gap(pool: Pool, row: int) -> float:
+    """How far the cosine is below the best candidate's (0 for the best)."""
+    return pool.dense[row] - pool.best_dense
+
+
+def bm25(pool: Pool, row: int) -> float:
+    """BM25 over stems and word pairs, relative to the best candidate's."""
+    return pool.lexical[row] / pool.best_lexical
+
+
+def rrf(pool: Pool, row: int) -> float:
+    """Reciprocal-rank fusion of the dense and BM25 rankings, scaled to 0-1."""
+    return pool.rrf.get(row, 0.0)
+
+
+def coverage(pool: Pool, row: int) -> float:
+    """Share of the question's content words the sentence holds, read in context."""
+    return pool.retriever.coverage(set(pool.question.content), row)
+
+
+def idf_coverage(pool: Pool, row: int) -> float:
+    """Like coverage, each word weighted by how rare it is in the sources."""
+    return pool.retriever.idf_coverage(set(pool.question.content), row)
+
+
+def answer_type(pool: Pool, row: int) -> float:
+    """The sentence names something of the kind asked for (a date for "when", a person for
+    "who") that the question does not already name (spaCy's entities, found at index time)."""
+    return 1.0 if entity_answers(pool.question, pool.retriever.entities_in_context(row)) else 0.0
+
+
+def detail(pool: Pool, row: int) -> float:
+    """Pattern check for the detail asked for: a number counting the asked thing, a measure,
+    a time, a place, a new name (0-1)."""
+    q = pool.question
+    return detail_score(q.text, pool.retriever.sentences[row].text, list(q.tokens)) / 2
+
+
+def counts(pool: Pool, row: int) -> float:
+    """For "how many X": the sentence gives a number of X (or of what X goes by)."""
+    q = pool.question
+    if not q.counted:
+        return 0.0
+    terms = count_terms(q.text, pool.retriever.sentences[row].text)
+    if not terms or not terms[1]:
+        return 0.0
+    wanted, counted = (set(tokenize(" ".join(t))) for t in terms)
+    return 1.0 if wanted & counted or any(goes_by(w) & counted for w in wanted) else 0.0
+
+
+def speaker(pool: Pool, row: int) -> float:
+    """The sentence is the asked-about person's own words (as its main speaker)."""
+    said = pool.retriever.sentences[row].speakers
+    return 1.0 if said and said[0] in pool.speakers else 0.0
+
+
+def quote(pool: Pool, row: int) -> float:
+    """The sentence is a direct quotation."""
+    return 1.0 if pool.retriever.sentences[row].is_quote else 0.0
+
+
+def names(pool: Pool, row: int) -> float:
+    """Share of the question's names (or their other forms) the sentence holds in context."""
+    wanted = pool.question.names
+    if not wanted:
+        return 0.0
+    have = pool.retriever.words_in_context(row)
+    return sum(any(set(form) <= have for form in name.forms) for name in wanted) / len(wanted)
+
+
+def context(pool: Pool, row: int) -> float:
+    """The sentence opens with They/He/... and reads closer with the sentence before it."""
+    return 1.0 if row in pool.in_context else 0.0
+
+
+def furniture(pool: Pool, row: int) -> float:
+    """Page furniture: a caption, headline or label rather than body text."""
+    return 0.0 if pool.retriever.sentences[row].role in ANSWER_ROLES else 1.0
+
+
+def position(pool: Pool, row: int) -> float:
+    """Early in its article (news puts the main facts first): 1 for the first sentence."""
+    return 1.0 / (1.0 + pool.retriever.position[row])
+
+
+def joint(pool: Pool, row: int) -> float:
+    """For "What did A and B do?": both are there, doing what is asked, together."""
+    q = pool.question
+    return pool.retriever.joint_score(q.joint, row) if q.joint else 0.0
+
+
+RANKING: dict[str, Feature] = {
+    f.__name__: f
+    for f in (dense, dense_gap, bm25, rrf, coverage, idf_coverage, answer_type, detail, counts, speaker, quote,
+              names, context, furniture, position, joint)
+}
+
+
+def ranking_features(pool: Pool, row: int) -> dict[str, float]:
+    """Every ranking feature of one candidate."""
+    return {name: float(feature(pool, row)) for name, feature in RANKING.items()}
+
+
+# -- whether the best candidate answers -------------------------------------------------------
+ANSWER_FEATURES = (
+    "top_score", "margin", "top_dense", "dense_spread", "top_coverage", "top_idf_coverage", "unseen",
+    "unknown_kind", "type_missing", "count_missing", "names_missing",
+)
+
+
+def answer_features(
+    question: Question, scores: list[float], top: dict[str, float], spread: float, unseen: float, unknown_kind: bool
+) -> dict[str, float]:
+    """What the decision to answer reads: the best candidate's features and ranking score, its
+    lead over the next, how far its cosine stands above the pool's, and the question's words
+    that no source holds."""
+    return {
+        "top_score": scores[0] if scores else 0.0,
+        "margin": scores[0] - scores[1] if len(scores) > 1 else 1.0,
+        "top_dense": top.get("dense", 0.0),
+        "dense_spread": spread,
+        "top_coverage": top.get("coverage", 0.0),
+        "top_idf_coverage": top.get("idf_coverage", 0.0),
+        "unseen": unseen,
+        "unknown_kind": 1.0 if unknown_kind else 0.0,
+        "type_missing": 1.0 if question.answer_types and not top.get("answer_type") else 0.0,
+        "count_missing": 1.0 if question.counted and not top.get("counts") else 0.0,
+        "names_missing": 1.0 - top.get("names", 0.0) if question.names else 0.0,
+    }

@@ -1,0 +1,91 @@
+"""The fitted answer model: feature weights for ranking, and the calibrated probability that
+the best candidate answers the question, with the threshold below which qabot declines.
+
+The weights live in ``index/model.json`` (versioned; written by ``bench/fit.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from index.errors import QABotError
+
+MODEL_FILE = Path(__file__).with_name("model.json")
+MODEL_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Linear:
+    """score = bias + sum of weight x feature, with each term kept for explanations."""
+
+    weights: dict[str, float]
+    bias: float = 0.0
+
+    def score(self, features: dict[str, float]) -> float:
+        return self.bias + sum(w * features.get(name, 0.0) for name, w in self.weights.items())
+
+    def contributions(self, features: dict[str, float]) -> dict[str, float]:
+        """Each feature's share of the score (weight x value)."""
+        return {name: w * features.get(name, 0.0) for name, w in self.weights.items()}
+
+    def without(self, feature: str) -> Linear:
+        return Linear({n: (0.0 if n == feature else w) for n, w in self.weights.items()}, self.bias)
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, x))))
+
+
+@dataclass(frozen=True)
+class AnswerModel:
+    """The ranker, the answer probability and its threshold, as fitted."""
+
+    version: str
+    ranker: Linear
+    answerer: Linear
+    threshold: float
+    notes: dict[str, object] = field(default_factory=dict)
+
+    def probability(self, features: dict[str, float]) -> float:
+        """Calibrated probability that the best candidate answers the question."""
+        return sigmoid(self.answerer.score(features))
+
+    def without(self, feature: str) -> AnswerModel:
+        """The same model with one feature's weight set to zero (``qabot eval --ablate``)."""
+        known = set(self.ranker.weights) | set(self.answerer.weights)
+        if feature not in known:
+            raise QABotError(f"Unknown feature {feature!r}; known: {', '.join(sorted(known))}.")
+        return replace(self, ranker=self.ranker.without(feature), answerer=self.answerer.without(feature))
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "format": MODEL_FORMAT,
+            "version": self.version,
+            "ranker": {"weights": self.ranker.weights, "bias": self.ranker.bias},
+            "answerer": {"weights": self.answerer.weights, "bias": self.answerer.bias},
+            "threshold": self.threshold,
+            "notes": self.notes,
+        }
+
+
+def _linear(data: object) -> Linear:
+    if not isinstance(data, dict) or not isinstance(data.get("weights"), dict):
+        raise ValueError("expected {weights, bias}")
+    return Linear({str(k): float(v) for k, v in data["weights"].items()}, float(data.get("bias", 0.0)))
+
+
+def load_model(path: Path = MODEL_FILE) -> AnswerModel:
+    """Read a model file, with a clear message if it is missing or damaged."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != MODEL_FORMAT:
+            raise ValueError(f"format {data.get('format')!r}, expected {MODEL_FORMAT}")
+        return AnswerModel(str(data["version"]), _linear(data["ranker"]), _linear(data["answerer"]),
+                           float(data["threshold"]), dict(data.get("notes", {})))
+    except FileNotFoundError:
+        raise QABotError(f"The answer model {path} is missing; reinstall qabot or run bench/fit.py.") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise QABotError(f"The answer model {path} is damaged ({exc}); reinstall qabot or run bench/fit.py.") from None
