@@ -154,18 +154,40 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, weights: np.ndar
     return raw, float(w[-1] - (raw * mean).sum())
 
 
+def fit_listwise(groups: list[tuple[np.ndarray, np.ndarray]], l2: float = 0.01) -> np.ndarray:
+    """Linear weights that maximise, per question, the softmax probability of its right
+    sentences among its candidates (a listwise ranker; L-BFGS on standardised features)."""
+    from scipy.optimize import minimize
+
+    stacked = np.vstack([x for x, _ in groups])
+    mean, std = stacked.mean(axis=0), stacked.std(axis=0)
+    std[std < 1e-9] = 1.0
+    scaled = [((x - mean) / std, y) for x, y in groups]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.0, np.zeros_like(w)
+        for x, y in scaled:
+            s = x @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            right = p * y
+            mass = right.sum()
+            total -= np.log(mass + 1e-12)
+            grad -= (x * (right / mass)[:, None]).sum(axis=0) - (x * p[:, None]).sum(axis=0)
+        return total / len(scaled) + l2 * w @ w, grad / len(scaled) + 2 * l2 * w
+
+    w = minimize(loss, np.zeros(stacked.shape[1]), jac=True, method="L-BFGS-B").x
+    return w / std
+
+
 def fit_ranker(items: list[Item], names: list[str]) -> Linear:
-    rows, labels, weights = [], [], []
-    for item in items:
-        if not item.candidates or not any(lab for _, lab in item.candidates):
-            continue
-        n = len(item.candidates)
-        for features, lab in item.candidates:
-            rows.append([features.get(f, 0.0) for f in names])
-            labels.append(lab)
-            weights.append(1.0 / n)  # each question counts once, however many candidates
-    w, b = fit_logistic(np.array(rows), np.array(labels, float), l2=0.1, weights=np.array(weights) * 40)
-    return Linear({f: round(float(v), 5) for f, v in zip(names, w, strict=True)}, round(b, 5))
+    groups = [
+        (np.array([[f.get(n, 0.0) for n in names] for f, _ in item.candidates]),
+         np.array([lab for _, lab in item.candidates], float))
+        for item in items if item.candidates and any(lab for _, lab in item.candidates)
+    ]
+    w = fit_listwise(groups)
+    return Linear({f: round(float(v), 5) for f, v in zip(names, w, strict=True)}, 0.0)
 
 
 @dataclass
@@ -183,7 +205,7 @@ class Run:
 
 def decide(runs: list[Run], model: AnswerModel) -> list[Run]:
     for r in runs:
-        r.answered = r.found and (r.features is None or model.probability(r.features) >= model.threshold)
+        r.answered = r.found and (r.features is None or model.answers(r.features))
     return runs
 
 
@@ -201,12 +223,19 @@ def run_all(items: list[Item], services: dict[str, QAService], model: AnswerMode
     return runs
 
 
-def fit_answerer(runs: list[Run], target: float) -> tuple[Linear, float]:
+CROSSLINGUAL = ("top_dense", "dense_spread")  # what a question in another language still has
+
+
+def fit_answerer(runs: list[Run], target: float, names: tuple[str, ...] = ANSWER_FEATURES) -> tuple[Linear, float]:
+    """Logistic regression for "the answer holds the key", each corpus (ours, SQuAD) weighing
+    the same; the threshold declines at most ``target`` of the answerable training questions."""
     scored = [r for r in runs if r.features is not None]
-    x = np.array([[r.features.get(f, 0.0) for f in ANSWER_FEATURES] for r in scored])  # type: ignore[union-attr]
+    x = np.array([[r.features.get(f, 0.0) for f in names] for r in scored])  # type: ignore[union-attr]
     y = np.array([1.0 if r.correct else 0.0 for r in scored])
-    w, b = fit_logistic(x, y, l2=1.0)
-    linear = Linear({f: round(float(v), 5) for f, v in zip(ANSWER_FEATURES, w, strict=True)}, round(b, 5))
+    ours = sum(1 for r in scored if r.item.corpus == "project")
+    share = {True: len(scored) / 2 / max(1, ours), False: len(scored) / 2 / max(1, len(scored) - ours)}
+    w, b = fit_logistic(x, y, l2=1.0, weights=np.array([share[r.item.corpus == "project"] for r in scored]))
+    linear = Linear({f: round(float(v), 5) for f, v in zip(names, w, strict=True)}, round(b, 5))
     answerable = sorted(AnswerModel("", Linear({}), linear, 0).probability(r.features)  # type: ignore[arg-type]
                         for r in scored if not r.item.case.out_of_scope)
     allowed = int(target * sum(1 for r in runs if not r.item.case.out_of_scope))
@@ -238,11 +267,14 @@ def fit(items: list[Item], services: dict[str, QAService], names: list[str], tar
     model = AnswerModel("fitting", ranker, Linear({}), 0.0, {"pick_margin": margin})
     runs = run_all(items, services, model)
     answerer, threshold = fit_answerer(runs, target)
-    return replace(model, answerer=answerer, threshold=threshold), runs
+    crosslingual, cross_threshold = fit_answerer(runs, target, CROSSLINGUAL)
+    return replace(model, answerer=answerer, threshold=threshold, crosslingual=crosslingual,
+                   crosslingual_threshold=cross_threshold), runs
 
 
 def table(title: str, groups: dict[str, dict[str, float]]) -> str:
-    lines = [f"\n{title}", f"{'set':34} {'in':>4} {'oos':>4} {'key':>7} {'false-abst':>10} {'declined':>9} {'chars':>6}"]
+    header = f"{'set':34} {'in':>4} {'oos':>4} {'key':>7} {'false-abst':>10} {'declined':>9} {'chars':>6}"
+    lines = [f"\n{title}", header]
     for name, m in groups.items():
         lines.append(f"{name:34} {m['n']:4d} {m['oos']:4d} {m['key']:7.1%} {m['false_abst']:10.1%} "
                      f"{m['declined']:9.1%} {m['median_chars']:6.0f}")
@@ -264,7 +296,7 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help="write index/model.json fitted on every article")
     parser.add_argument("--ablate", default=None, help="leave this ranking or answer feature out of the fit")
     parser.add_argument("--target", type=float, default=0.03, help="false-abstention rate the threshold allows")
-    parser.add_argument("--margin", type=float, default=0.5, help="ranker-score margin for runner-up sentences")
+    parser.add_argument("--margin", type=float, default=1.0, help="ranker-score margin for runner-up sentences")
     parser.add_argument("--work", type=Path, default=Path("/tmp/qabot-fit"), help="where the indexes are built")
     parser.add_argument("--no-loao", action="store_true", help="skip leave-one-article-out")
     args = parser.parse_args()

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from bot.config import Settings, load_settings
-from bot.render import render_answer
+from bot.render import render_answer, render_explanation
 from bot.service import QAService
 from index.errors import IndexMissingError, InputError, QABotError
 from index.store import index_exists
@@ -131,8 +131,9 @@ def _questions(file: str) -> Iterator[str]:
 @click.option("--file", "file", default=None, help="Read one question per line from FILE ('-' for stdin).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per line with --file).")
 @click.option("--top-k", type=int, default=None, help="How many sentences to retrieve before answering.")
+@click.option("--explain", is_flag=True, help="Also show each passage's features, weights and the decision.")
 def ask_cmd(config_path: str | None, index_dir: str | None, question: str | None, file: str | None,
-            as_json: bool, top_k: int | None) -> None:
+            as_json: bool, top_k: int | None, explain: bool) -> None:
     """Answer QUESTION (or every line of --file) from the index."""
     if (question is None) == (file is None):
         raise InputError("Give a QUESTION or --file FILE (not both).")
@@ -146,13 +147,15 @@ def ask_cmd(config_path: str | None, index_dir: str | None, question: str | None
     service = make_service(config_path, index_dir)
     ensure_index(service, explicit_dir=index_dir is not None)
     for q in questions:
-        answer = service.ask(q, top_k)
+        answer = service.ask(q, top_k, explain=explain)
         if as_json:
             click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
         else:
             if len(questions) > 1:
                 click.echo(f"Q: {answer.question}")
             click.echo(render_answer(answer))
+            if answer.explanation:
+                click.echo(render_explanation(answer.explanation))
 
 
 @main.command("chat")
@@ -218,18 +221,24 @@ def sources_list_cmd(ctx: click.Context, config_path: str | None, index_dir: str
               help="Evaluate on a temporary index of the configured sources plus this file (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--show-failures", is_flag=True, help="List the questions that missed.")
+@click.option("--ablate", "ablate", default=None, metavar="FEATURE",
+              help="Rerun with this feature's fitted weight set to zero (see `qabot ask --explain`).")
 def eval_cmd(config_path: str | None, index_dir: str | None, file: Path, extra: tuple[Path, ...],
-             as_json: bool, show_failures: bool) -> None:
+             as_json: bool, show_failures: bool, ablate: str | None) -> None:
     """Score answers on a JSONL dev set (key phrase, hit@1/3, MRR, abstention, length)."""
     import tempfile
 
     from bot.evaluate import Outcome, evaluate, load_cases, report_json
+    from index.model import load_model
 
     cases = load_cases(file)
     service = make_service(config_path, index_dir)
+    if ablate:
+        service.use_model(load_model().without(ablate))
     with tempfile.TemporaryDirectory(prefix="qabot-eval-") as tmp:
         if extra:
             service = QAService(service.settings, Path(tmp), embedder=service._embedder)
+            service.model = load_model().without(ablate) if ablate else None
             service.build(service.configured_sources() + service.read_paths(list(extra)))
         else:
             ensure_index(service, explicit_dir=index_dir is not None)
@@ -238,7 +247,7 @@ def eval_cmd(config_path: str | None, index_dir: str | None, file: Path, extra: 
             answer = service.ask(question)
             return Outcome(answer.found, answer.answer, [c.text for c in answer.citations])
 
-        report = evaluate("qabot", cases, run_one)
+        report = evaluate(f"qabot without {ablate}" if ablate else "qabot", cases, run_one)
     if as_json:
         click.echo(json.dumps(report_json(report), ensure_ascii=False))
         return

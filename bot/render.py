@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
 from index.answer import Answer, Citation
 
@@ -37,3 +38,28 @@ def render_answer(answer: Answer, width: int = 88) -> str:
             lines.append(_passage(c, width))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _terms(features: dict[str, dict[str, float]]) -> list[str]:
+    """One line per feature, largest contribution first: name, value, weight, contribution."""
+    ordered = sorted(features.items(), key=lambda kv: -abs(kv[1]["contribution"]))
+    return [f"      {name:<18} {t['value']:>8.3f} x {t['weight']:>8.3f} = {t['contribution']:>8.3f}"
+            for name, t in ordered]
+
+
+def render_explanation(explanation: dict[str, Any]) -> str:
+    """How the answer was chosen: the question's analysis, each top passage's features and
+    weights, and the decision to answer (probability against threshold)."""
+    q = explanation["question"]
+    lines = [f"question: kind={q['kind']} answer types={','.join(q['answer_types']) or '-'} "
+             f"names={', '.join(q['names']) or '-'} words={', '.join(q['content']) or '-'}"]
+    for n, hit in enumerate(explanation["hits"], start=1):
+        lines.append(f"  #{n} score {hit['score']:.3f}: {textwrap.shorten(hit['text'], 80)}")
+        lines.extend(_terms(hit["features"]))
+    decision = explanation.get("decision")
+    if decision:
+        verdict = "answer" if decision["probability"] >= decision["threshold"] else "decline (low_confidence)"
+        lines.append(f"  decision: probability {decision['probability']:.3f} vs threshold "
+                     f"{decision['threshold']:.3f} -> {verdict}")
+        lines.extend(_terms(decision["features"]))
+    return "\n".join(lines) + "\n"

@@ -15,6 +15,7 @@ from index.chunking import chunk_source
 from index.embedder import Embedder, make_embedder
 from index.errors import IndexMismatchError, InputError, QABotError, SourceError
 from index.fetch import fetch_url
+from index.model import AnswerModel
 from index.retriever import Retriever
 from index.sources import expand_paths, read_file, slugify
 from index.speakers import ATTRIBUTION_VERSION, annotate
@@ -129,6 +130,7 @@ class QAService:
         self._lock = threading.Lock()
         self._answerer: Answerer | None = None
         self._generation: Path | None = None
+        self.model: AnswerModel | None = None  # None: the fitted model shipped in index/model.json
 
     @property
     def embedder(self) -> Embedder:
@@ -334,7 +336,7 @@ class QAService:
         with self._lock:
             if self._answerer is None or generation != self._generation:
                 index = open_index(self.index_dir, self.embedder.name, ATTRIBUTION_VERSION)
-                self._answerer = Answerer(Retriever(index, self.embedder), self.settings.answer)
+                self._answerer = Answerer(Retriever(index, self.embedder, self.model), self.settings.answer)
                 self._generation = index.path
             return self._answerer
 
@@ -354,8 +356,14 @@ class QAService:
             self.embedder.embed_query(["warm up"])
         load_parser()
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        """A verified, cited answer (or an honest not-found)."""
+    def use_model(self, model: AnswerModel) -> None:
+        """Answer with another answer model (``qabot eval --ablate``) from the next question on."""
+        with self._lock:
+            self.model = model
+            self._answerer = None
+
+    def ask(self, question: str, top_k: int | None = None, explain: bool = False) -> Answer:
+        """A verified, cited answer (or an honest not-found); ``explain`` adds every feature and weight."""
         question = " ".join(question.split())
         if not question:
             raise InputError("The question is empty.")
@@ -365,7 +373,7 @@ class QAService:
             )
         if top_k is not None and top_k < 1:
             raise InputError("--top-k must be at least 1.")
-        return self.answerer().ask(question, top_k)
+        return self.answerer().ask(question, top_k, explain)
 
     def citation_status(self, source_id: str, start: int, end: int, text: str) -> str:
         """Whether an earlier answer's citation still matches the indexed text: current, changed or removed."""

@@ -7,9 +7,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from index.features import answer_features
+from index.features import Unseen, answer_features
+from index.lexicon import TITLE_WORDS
 from index.model import AnswerModel
-from index.query import TITLE_WORDS, SpeakerQuestion, generic_topic, tokenize, words
+from index.query import SpeakerQuestion, generic_topic, tokenize, words
 from index.question import Question, analyse
 from index.retriever import Retrieval, Retriever
 from index.speakers import load_parser
@@ -136,15 +137,23 @@ class Answerer:
     def _confident(self, q: Question, retrieval: Retrieval, hits: list[Hit], trace: dict[str, Any],
                    sources: set[str] | None = None) -> bool:
         """The fitted probability that the best of ``hits`` answers, against the fitted threshold."""
-        unseen_anywhere = self.retriever.unseen_words(q)
-        unseen = self.retriever.unseen_words(q, sources) if sources is not None else unseen_anywhere
-        features = answer_features(
-            q, [h.score for h in hits[:2]], hits[0].features if hits else {}, retrieval.spread,
-            len(unseen) / max(1, len(q.asked)), self.retriever.unknown_kind(q, unseen_anywhere),
+        r = self.retriever
+        unseen_anywhere = r.unseen_words(q)
+        unseen = r.unseen_words(q, sources) if sources is not None else unseen_anywhere
+        topic = q.asked - q.name_stems
+        signals = Unseen(
+            len(unseen) / max(1, len(q.asked)), len(set(unseen) & topic) / max(1, len(topic)),
+            r.unknown_kind(q, unseen_anywhere),
         )
-        probability = self.model.probability(features)
+        top = hits[0] if hits else None
+        features = answer_features(
+            q, [h.score for h in hits[:2]], top.features if top else {}, retrieval.spread, signals,
+            r.missing_rarity(set(q.content), top.sentence.row) if top else 1.0,
+            top is not None and q.negated != r.negated(top.sentence.row),
+        )
+        probability = self.model.probability(features, q.english)
         trace.update(confidence=probability, answer_features=features)
-        return probability >= self.model.threshold
+        return self.model.answers(features, q.english)
 
     def _general_answer(self, q: Question, k: int, timings: dict[str, float], trace: dict[str, Any]) -> Answer:
         sources = self.retriever.sources_naming(q)
@@ -292,7 +301,7 @@ class Answerer:
         answerable = [h for h in hits if h.sentence.role in ANSWER_ROLES] or hits
         # "What did X say?" deserves their main statements even if that runs a little longer.
         limit = int(self.settings.max_chars * (1.5 if same_speaker else 1.0))
-        margin = float(self.model.notes.get("pick_margin", 1.0))  # in the ranker's score units
+        margin = self.model.pick_margin
         chosen = [answerable[0]]
         length = len(answerable[0].sentence.text)
         for hit in answerable[1:]:

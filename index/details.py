@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-from index.query import STOPWORDS, TITLE_WORDS, fold, tokenize, words
+from index.lexicon import STOPWORDS, TITLE_WORDS
+from index.query import fold, tokenize, words
 
 _QUANTITY_Q = re.compile(
     r"\bhow (?:many|much|far|long|big|large|old|deep|high|tall|wide|heavy|strong|fast|often)\b"

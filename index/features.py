@@ -154,17 +154,28 @@ def ranking_features(pool: Pool, row: int) -> dict[str, float]:
 
 # -- whether the best candidate answers -------------------------------------------------------
 ANSWER_FEATURES = (
-    "top_score", "margin", "top_dense", "dense_spread", "top_coverage", "top_idf_coverage", "unseen",
-    "unknown_kind", "type_missing", "count_missing", "names_missing",
+    "top_score", "margin", "top_dense", "dense_spread", "top_coverage", "top_idf_coverage", "missing_rarity",
+    "unseen", "unseen_topic", "all_unseen", "unknown_kind", "type_missing", "count_missing", "names_missing",
+    "negation",
 )
 
 
+@dataclass(frozen=True)
+class Unseen:
+    """The question's words that the sources (narrowed to those naming its names) do not hold."""
+
+    share: float  # of all the words that say what is asked
+    topic_share: float  # of those words that are not part of a name
+    unknown_kind: bool  # one of them qualifies a noun the sources hold ("the flu vaccine")
+
+
 def answer_features(
-    question: Question, scores: list[float], top: dict[str, float], spread: float, unseen: float, unknown_kind: bool
+    question: Question, scores: list[float], top: dict[str, float], spread: float, unseen: Unseen,
+    missing_rarity: float = 0.0, negation: bool = False,
 ) -> dict[str, float]:
     """What the decision to answer reads: the best candidate's features and ranking score, its
-    lead over the next, how far its cosine stands above the pool's, and the question's words
-    that no source holds."""
+    lead over the next, how far its cosine stands above the pool's, the question's words that no
+    source holds, and the rarest question word the best sentence lacks."""
     return {
         "top_score": scores[0] if scores else 0.0,
         "margin": scores[0] - scores[1] if len(scores) > 1 else 1.0,
@@ -172,9 +183,13 @@ def answer_features(
         "dense_spread": spread,
         "top_coverage": top.get("coverage", 0.0),
         "top_idf_coverage": top.get("idf_coverage", 0.0),
-        "unseen": unseen,
-        "unknown_kind": 1.0 if unknown_kind else 0.0,
+        "missing_rarity": missing_rarity,
+        "unseen": unseen.share,
+        "unseen_topic": unseen.topic_share,
+        "all_unseen": 1.0 if unseen.topic_share >= 1.0 else 0.0,
+        "unknown_kind": 1.0 if unseen.unknown_kind else 0.0,
         "type_missing": 1.0 if question.answer_types and not top.get("answer_type") else 0.0,
         "count_missing": 1.0 if question.counted and not top.get("counts") else 0.0,
         "names_missing": 1.0 - top.get("names", 0.0) if question.names else 0.0,
+        "negation": 1.0 if negation else 0.0,
     }

@@ -48,10 +48,24 @@ class AnswerModel:
     answerer: Linear
     threshold: float
     notes: dict[str, object] = field(default_factory=dict)
+    # for questions not in English: the same decision from the language-independent features
+    crosslingual: Linear = field(default_factory=lambda: Linear({}, 0.0))
+    crosslingual_threshold: float = 0.5
 
-    def probability(self, features: dict[str, float]) -> float:
+    @property
+    def pick_margin(self) -> float:
+        """How far below the best a runner-up's ranking score may be to join the answer."""
+        value = self.notes.get("pick_margin", 1.0)
+        return float(value) if isinstance(value, int | float) else 1.0
+
+    def probability(self, features: dict[str, float], english: bool = True) -> float:
         """Calibrated probability that the best candidate answers the question."""
-        return sigmoid(self.answerer.score(features))
+        return sigmoid((self.answerer if english else self.crosslingual).score(features))
+
+    def answers(self, features: dict[str, float], english: bool = True) -> bool:
+        """True if the probability reaches the fitted threshold."""
+        threshold = self.threshold if english else self.crosslingual_threshold
+        return self.probability(features, english) >= threshold
 
     def without(self, feature: str) -> AnswerModel:
         """The same model with one feature's weight set to zero (``qabot eval --ablate``)."""
@@ -67,6 +81,8 @@ class AnswerModel:
             "ranker": {"weights": self.ranker.weights, "bias": self.ranker.bias},
             "answerer": {"weights": self.answerer.weights, "bias": self.answerer.bias},
             "threshold": self.threshold,
+            "crosslingual": {"weights": self.crosslingual.weights, "bias": self.crosslingual.bias,
+                             "threshold": self.crosslingual_threshold},
             "notes": self.notes,
         }
 
@@ -83,8 +99,10 @@ def load_model(path: Path = MODEL_FILE) -> AnswerModel:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("format") != MODEL_FORMAT:
             raise ValueError(f"format {data.get('format')!r}, expected {MODEL_FORMAT}")
+        cross = data.get("crosslingual", {"weights": {}, "bias": 0.0, "threshold": 0.5})
         return AnswerModel(str(data["version"]), _linear(data["ranker"]), _linear(data["answerer"]),
-                           float(data["threshold"]), dict(data.get("notes", {})))
+                           float(data["threshold"]), dict(data.get("notes", {})), _linear(cross),
+                           float(cross.get("threshold", 0.5)))
     except FileNotFoundError:
         raise QABotError(f"The answer model {path} is missing; reinstall qabot or run bench/fit.py.") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -10,19 +10,21 @@ from functools import lru_cache
 
 import snowballstemmer
 
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further had
-    has have having he her here hers herself him himself his how i if in into is it its itself just
-    me more most my myself no nor not now of off on once only or other our ours ourselves out over
-    own same she should so some such than that the their theirs them themselves then there these
-    they this those through to too under until up very was we were what when where which while who
-    whom why will with would you your yours yourself yourselves s t don also said say says tell told
-    according many much anyone anybody anything someone somebody something everyone everybody
-    everything ever""".split()
+from index.lexicon import (
+    BODY_ALIASES,
+    GOES_BY,
+    MEASURE_NOUNS,
+    ORG_SUFFIXES,
+    QUESTION_WORDS,
+    SAID_NOUNS,
+    SAY_VERBS,
+    STOPWORDS,
+    TALK_WORDS,
+    TITLE_WORDS,
+    WORD_FAMILIES,
 )
+
 _STEMMER = snowballstemmer.stemmer("english")
-QUESTION_WORDS = frozenset("what who whom whose when where why how which did does do is are was were".split())
 
 _SPEECH = (
     r"say|said|tell|told|think|thought|argue|warn|announce|urge|suggest|claim|respond|react|reply|"
@@ -65,25 +67,7 @@ def _stem(word: str) -> str:
     if word.isdigit():
         return word
     stem = word if len(word) <= 3 else str(_STEMMER.stemWord(word))
-    return _FAMILIES.get(stem, stem)
-
-
-# Irregular forms and derivations common in news, folded to one stem.
-_FAMILIES = {
-    "die": "death", "dead": "death", "injuri": "injur", "evacue": "evacu", "economi": "econom",
-    "hospitalis": "hospit", "hospitaliz": "hospit", "children": "child", "women": "woman", "men": "man",
-    "born": "birth", "flew": "fli", "flight": "fli", "lost": "lose", "loss": "lose", "won": "win",
-    "sold": "sell", "sale": "sell", "paid": "pay", "bought": "buy", "purchas": "buy",
-    "spoke": "speak", "spoken": "speak", "met": "meet", "left": "leav", "fell": "fall", "fallen": "fall",
-    "rose": "rise", "risen": "rise", "began": "begin", "begun": "begin", "chose": "choos", "choic": "choos",
-    "took": "take", "taken": "take", "gave": "give", "given": "give", "made": "make", "came": "come",
-    "held": "hold", "kept": "keep", "brought": "bring", "wrote": "write", "written": "write",
-    "drove": "drive", "driven": "drive", "grew": "grow", "grown": "grow", "built": "build", "sent": "send",
-    "spent": "spend", "knew": "know", "known": "know", "led": "lead", "fought": "fight", "caught": "catch",
-    "sought": "seek", "stood": "stand", "threw": "throw", "thrown": "throw", "broke": "break",
-    "broken": "break", "withdrew": "withdraw", "withdrawn": "withdraw", "drew": "draw", "drawn": "draw",
-    "fled": "flee", "sank": "sink", "sunk": "sink", "got": "get", "gotten": "get", "went": "go", "gone": "go",
-}
+    return WORD_FAMILIES.get(stem, stem)
 
 
 def words(text: str) -> list[str]:
@@ -103,16 +87,10 @@ _HOW_ADJECTIVE = re.compile(
 )
 
 
-_MEASURE_NOUNS = {
-    "long": "length", "far": "distance", "big": "size", "large": "size", "old": "age", "deep": "depth",
-    "high": "height", "tall": "height", "wide": "width", "heavy": "weight", "fast": "speed",
-}
-
-
 def measure_nouns(question: str) -> list[str]:
     """The noun a "how deep/far/old" question asks for ("depth"), which the answer often uses."""
-    return [_MEASURE_NOUNS[m.group(0).split()[-1].lower()] for m in _HOW_ADJECTIVE.finditer(question)
-            if m.group(0).split()[-1].lower() in _MEASURE_NOUNS]
+    return [MEASURE_NOUNS[m.group(0).split()[-1].lower()] for m in _HOW_ADJECTIVE.finditer(question)
+            if m.group(0).split()[-1].lower() in MEASURE_NOUNS]
 
 
 def without_measure_word(question: str) -> str:
@@ -129,23 +107,9 @@ _ASKED_KIND = re.compile(
 )
 
 
-# Words (stemmed) that a kind of institution goes by in news text: a question about "the
-# government" is answered by what "the transport ministry" did. One way only: a ministry
-# question is not answered by any government sentence.
-_GOES_BY = {
-    "govern": frozenset({"ministri", "minist", "cabinet", "administr", "depart"}),
-    "compani": frozenset({"firm", "oper", "corpor", "busi"}),
-    "firm": frozenset({"compani", "oper", "corpor", "busi"}),
-    "busi": frozenset({"compani", "firm", "corpor"}),
-    "armi": frozenset({"militari", "troop", "soldier", "forc"}),
-    "militari": frozenset({"armi", "troop", "soldier", "forc"}),
-    "polic": frozenset({"offic"}),
-}
-
-
 def goes_by(word: str) -> frozenset[str]:
     """Other stems for the institution a question word names ("govern" -> "ministri", ...)."""
-    return _GOES_BY.get(word, frozenset())
+    return GOES_BY.get(word, frozenset())
 
 
 def content_words(question: str) -> set[str]:
@@ -162,10 +126,6 @@ def tokenize_with_pairs(text: str) -> list[str]:
     return tokens + [f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False)]
 
 
-_SAY_VERBS = frozenset(
-    {"say", "said", "tell", "told", "add", "state", "reply", "respond", "react", "comment", "write", "wrote"}
-)
-_SAID_NOUNS = frozenset({"message", "statement", "comment", "comments", "remarks", "words", "answer", "reply"})
 _TOPIC = re.compile(r"^(?:about|on|regarding|concerning|of)\s+(?P<topic>.+)$", re.IGNORECASE)
 
 
@@ -194,7 +154,7 @@ class SpeakerQuestion:
     @property
     def strict(self) -> bool:
         """True for say/tell questions: only X's own words will do."""
-        return self.verb.lower() in _SAY_VERBS
+        return self.verb.lower() in SAY_VERBS
 
     @property
     def topic(self) -> str:
@@ -216,7 +176,7 @@ def speaker_question(question: str) -> SpeakerQuestion | None:
                 continue
             verb = match.groupdict().get("verb") or "say"
             if match.groupdict().get("noun"):
-                verb = "say" if match.group("noun").lower() in _SAID_NOUNS else match.group("noun")
+                verb = "say" if match.group("noun").lower() in SAID_NOUNS else match.group("noun")
             display = match.group("x").strip(" ?.!,\"“”'")
             return SpeakerQuestion(who=who, rest=match.group("rest").strip(" ?.!"), verb=verb, display=display)
     return None
@@ -231,38 +191,14 @@ def word_match(a: str, b: str) -> bool:
     return len(a) >= 4 and len(b) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.85
 
 
-TITLE_WORDS = frozenset(
-    """president minister foreign prime chancellor secretary general secretary-general ambassador
-    spokesman spokeswoman spokesperson senator governor mayor king queen prince chief director
-    envoy commissioner chairman chairwoman chair leader deputy vice head official officer
-    colonel admiral pope state defence defense interior finance mr mrs ms dr sir dame lord lady
-    representative rep sen gov correspondent reporter analyst professor premier councillor councilor
-    judge justice sheriff inspector superintendent captain lieutenant sergeant commander bishop
-    archbishop coach manager ceo executive candidate""".split()
-)
-# People and offices that speak on someone else's behalf ("a spokesperson for the premier",
-# "the premier's office").
-SPEAKS_FOR = frozenset(
-    """spokesperson spokesman spokeswoman spokespeople aide aides adviser advisers advisor lawyer
-    lawyers attorney representative office official officials source sources secretary team
-    campaign camp""".split()
-)
 _TITLE_STEMS = frozenset(_stem(w) for w in TITLE_WORDS)
 TITLE_HINTS = TITLE_WORDS | frozenset("the german russian ukrainian us british un".split())
-
-
-# Common short forms of bodies that speak in the news, folded to one spelling.
-_BODY_ALIASES = {
-    "united states": "us", "u s": "us", "usa": "us", "america": "us",
-    "united kingdom": "uk", "u k": "uk", "britain": "uk", "great britain": "uk",
-    "united nations": "un", "u n": "un", "european union": "eu", "e u": "eu",
-}
 
 
 @lru_cache(maxsize=65536)
 def _canonical_words(name: str) -> tuple[str, ...]:
     joined = " ".join(words(name))
-    for long, short in _BODY_ALIASES.items():
+    for long, short in BODY_ALIASES.items():
         joined = re.sub(rf"\b{long}\b", short, joined)
     return tuple(joined.split())
 
@@ -271,7 +207,7 @@ def spellings(word: str) -> list[list[str]]:
     """The word and the other ways of writing the body it names: "us" -> us, united states, usa, america, ..."""
     short = canonical_name(word)
     forms = [[word], short.split()]
-    forms += [long.split() for long, s in _BODY_ALIASES.items() if s == short]
+    forms += [long.split() for long, s in BODY_ALIASES.items() if s == short]
     return forms
 
 
@@ -305,12 +241,6 @@ def role_question(question: str) -> str | None:
     return role if any(_stem(w) in _TITLE_STEMS for w in words(role)) else None
 
 
-_ORG_SUFFIXES = frozenset(
-    "party group company corporation union council committee agency ministry department government "
-    "university institute association federation league club".split()
-)
-
-
 def split_role(role: str) -> tuple[list[str], list[str]]:
     """A role's organisation and title, as folded words: "the director of the hospital" ->
     (["hospital"], ["director"]); "Ukraine's foreign minister" -> (["ukraine"], ["foreign", "minister"])."""
@@ -335,10 +265,10 @@ def role_variants(role: str) -> list[list[str]]:
         w = org + title
         return [w] if w else []
     orgs = [org]
-    if len(org) > 1 and org[-1] in _ORG_SUFFIXES:
+    if len(org) > 1 and org[-1] in ORG_SUFFIXES:
         orgs.append(org[:-1])  # "the Harbourside Party" is also "Harbourside" ("Harbourside leader X")
     joined = " ".join(org)
-    for long, short in _BODY_ALIASES.items():
+    for long, short in BODY_ALIASES.items():
         if joined == short:
             orgs.append(long.split())
         elif joined == long:
@@ -368,10 +298,6 @@ def name_runs(question: str) -> list[list[str]]:
 # "What did Biden and Johnson discuss?": two people asked about together
 _JOINT = re.compile(r"\b(?i:did|do|does|have|has|had|will|would|were|are)\s+"
                     r"(?P<a>(?:[A-Z][\w’'\-]*\s+)*?[A-Z][\w’'\-]*)\s+and\s+(?P<b>(?:[A-Z][\w’'\-]*\s+)*?[A-Z][\w’'\-]*)\s+(?P<rest>[a-z].*)$")
-TALK_WORDS = frozenset(
-    "say said says tell told talk talked talks spoke speak spoken discuss discussed discussion discussions "
-    "conference statement call".split()
-)
 
 
 @dataclass(frozen=True)

