@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from index.features import Unseen, answer_features
-from index.lexicon import TITLE_WORDS
+from index.lexicon import PEOPLE_NOUNS, TITLE_WORDS
 from index.model import AnswerModel
 from index.query import SpeakerQuestion, generic_topic, tokenize, words
 from index.question import Question, analyse
@@ -18,8 +18,6 @@ from index.store import text_digest
 from index.types import ANSWER_ROLES, Hit
 
 NOT_FOUND = "I couldn't find that in the indexed sources."
-SPEAKER_BONUS = 0.15  # on the fused score, for sentences the asked-about speaker said
-MENTION_BONUS = 0.05  # for sentences that name them
 
 
 @dataclass(frozen=True)
@@ -90,8 +88,11 @@ def text_fragment_link(url: str | None, sentence: str) -> str | None:
 
 
 def _names_a_speaker(who: str) -> bool:
-    """True if the phrase could name someone who speaks: a capitalised name or a title ("the mayor")."""
-    return any(w[:1].isupper() for w in who.split()) or bool(set(words(who)) & TITLE_WORDS)
+    """True if the phrase could name someone who speaks: a capitalised name, a title ("the
+    mayor") or people ("scientists"), not a thing ("the way integers are commonly ...")."""
+    folded = words(who)
+    return any(w[:1].isupper() for w in who.split()) or bool(set(folded) & TITLE_WORDS) or (
+        bool(folded) and folded[-1] in PEOPLE_NOUNS)
 
 
 class Answerer:
@@ -266,17 +267,11 @@ class Answerer:
     ) -> Answer:
         """ "What did the US propose?", "... according to X": X's words first, but reports of
         what X proposed or thinks, by whoever, count too."""
-        retrieval = self._search(q, 2 * k, timings, trace)
-        spoken = set(rows)
         names = self.retriever.speakers_named(asked.who) or {asked.who}
+        retrieval = self._search(q, 2 * k, timings, trace, speakers=frozenset(names))
+        spoken = set(rows)
         mentioning = {row for name in [*names, asked.who] for row in self.retriever.rows_mentioning(name)}
-        hits = [
-            Hit(h.sentence, h.score + (SPEAKER_BONUS if h.sentence.row in spoken
-                                       else MENTION_BONUS if h.sentence.row in mentioning else 0.0),
-                h.dense, h.lexical, h.features)
-            for h in retrieval.hits
-        ]
-        hits.sort(key=lambda h: -h.score)
+        hits = list(retrieval.hits)  # their own words weigh through the fitted "speaker" feature
         related = [h for h in hits if h.sentence.row in spoken or h.sentence.row in mentioning]
         if self._off_topic(asked.topic, related):
             # "What is Anand's position on immigration?" and nothing of hers is about immigration
@@ -288,7 +283,7 @@ class Answerer:
         if related and self._confident(q, retrieval, related, trace):
             hits = related  # the question is about X: not someone else's words, nor padding about them
         elif not hits or not self._confident(q, retrieval, hits, trace):
-            return self._not_found(q.text, hits[:3], NOT_FOUND, "low_confidence")
+            return self._not_found(q.text, (related or hits)[:3], NOT_FOUND, "low_confidence")
         lead = hits[0].sentence.speakers[:1]
         if len(names) > 1 and lead and lead[0] in names:
             # "the mayor" names two people: keep to the one the best sentence is about

@@ -155,9 +155,18 @@ def ranking_features(pool: Pool, row: int) -> dict[str, float]:
 # -- whether the best candidate answers -------------------------------------------------------
 ANSWER_FEATURES = (
     "top_score", "margin", "top_dense", "dense_spread", "top_coverage", "top_idf_coverage", "missing_rarity",
-    "unseen", "unseen_topic", "all_unseen", "unknown_kind", "type_missing", "count_missing", "names_missing",
-    "negation",
+    "unseen", "unseen_topic", "all_unseen", "unknown_kind", "type_missing", "place_missing", "count_missing",
+    "names_missing", "negation",
 )
+
+
+# Which way each answer feature may push the probability (+1: more of it, more likely answered).
+# The fit keeps each weight on its side of zero, so correlated features cannot trade signs.
+ANSWER_SIGNS = {
+    "top_score": 1, "margin": 1, "top_dense": 1, "dense_spread": 1, "top_coverage": 1, "top_idf_coverage": 1,
+    "missing_rarity": -1, "unseen": -1, "unseen_topic": -1, "all_unseen": -1, "unknown_kind": -1,
+    "type_missing": -1, "place_missing": -1, "count_missing": -1, "names_missing": -1, "negation": -1,
+}
 
 
 @dataclass(frozen=True)
@@ -188,7 +197,10 @@ def answer_features(
         "unseen_topic": unseen.topic_share,
         "all_unseen": 1.0 if unseen.topic_share >= 1.0 else 0.0,
         "unknown_kind": 1.0 if unseen.unknown_kind else 0.0,
-        "type_missing": 1.0 if question.answer_types and not top.get("answer_type") else 0.0,
+        # a place is often a common noun ("a school gymnasium"); times, numbers and names rarely are
+        "type_missing": 1.0 if question.answer_types and question.kind != "where" and not top.get("answer_type")
+        else 0.0,
+        "place_missing": 1.0 if question.kind == "where" and not top.get("answer_type") else 0.0,
         "count_missing": 1.0 if question.counted and not top.get("counts") else 0.0,
         "names_missing": 1.0 - top.get("names", 0.0) if question.names else 0.0,
         "negation": 1.0 if negation else 0.0,

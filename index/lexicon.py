@@ -57,7 +57,8 @@ FOREIGN_WORDS = frozenset(
     qui que quoi ou quand comment pourquoi quel quelle quels quelles le la les un une des est sont a ont
     et ne pas dit du au aux avec pour dans sur
     quien quienes donde cuando como por cual cuales el los las una unos es son ha han y dijo del al
-    con para en sobre su sus adonde se lo esta este fue""".split()
+    con para en sobre su sus adonde se lo esta este fue
+    ich du er sie es wir ihr gesagt sagt je tu il elle nous vous ils elles yo nosotros ellos ellas""".split()
 )
 ENGLISH_WORDS = frozenset(
     """what who whom whose when where why how which did does do is are was were the a an of to in on
@@ -66,6 +67,19 @@ ENGLISH_WORDS = frozenset(
 
 # Words that negate what a sentence or question says (folded; "n't" folds to "t").
 NEGATIONS = frozenset({"not", "never", "no", "none", "nobody", "nothing", "neither", "nor", "t", "without"})
+
+# Plural or collective nouns for people who may be quoted ("What did scientists say?"), as
+# opposed to things ("What is commonly believed?"); titles (TITLE_WORDS) count too.
+PEOPLE_NOUNS = frozenset(
+    """people scientists researchers experts officials residents voters workers passengers doctors nurses
+    teachers students parents critics analysts economists investors customers officers police protesters
+    witnesses survivors victims families neighbours neighbors lawyers campaigners activists engineers
+    investigators inspectors authorities leaders ministers diplomats villagers farmers fans players
+    members staff crew union government company firm agency ministry council committee court
+    scientist researcher expert resident voter worker passenger doctor nurse teacher student parent
+    critic analyst economist investor customer witness survivor victim lawyer campaigner activist
+    engineer investigator inspector farmer fan player member""".split()
+)
 
 # Small words that may sit inside a name without ending it ("Bank of Norland", "Food and Drug ...").
 _NAME_JOINERS = frozenset({"of", "and", "the", "for", "de", "du", "la", "on"})
@@ -153,6 +167,8 @@ GOES_BY = {
     "armi": frozenset({"militari", "troop", "soldier", "forc"}),
     "militari": frozenset({"armi", "troop", "soldier", "forc"}),
     "polic": frozenset({"offic"}),
+    "soldier": frozenset({"troop", "forc"}),
+    "troop": frozenset({"soldier", "forc"}),
 }
 
 SAY_VERBS = frozenset(

@@ -155,3 +155,33 @@ def test_sources_add_and_remove_from_the_cli(tmp_path: Path, capsys: pytest.Capt
     assert code == 0 and f"removed: {harbour}" in out
     code, _, err = run(["sources", "--index-dir", index_dir, "remove", harbour], capsys)
     assert code == 1 and "No source with id" in err
+
+
+def test_ask_explain_shows_features_weights_and_the_decision(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["ask", "--explain", "Where will the US relocate its embassy?"], capsys)
+    assert code == 0
+    assert "question: kind=where" in out
+    assert "dense" in out and "idf_coverage" in out and " x " in out  # value x weight = contribution
+    assert "decision: probability" in out and "threshold" in out
+    code, out, _ = run(["ask", "--json", "--explain", "Where will the US relocate its embassy?"], capsys)
+    data = json.loads(out)
+    assert data["explanation"]["hits"][0]["features"]["dense"]["weight"] != 0
+    code, out, _ = run(["ask", "--json", "Where will the US relocate its embassy?"], capsys)
+    assert "explanation" not in json.loads(out) and "declined_by" in json.loads(out)
+
+
+def test_eval_scores_a_set_and_ablate_reruns_without_a_feature(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = tmp_path / "set.jsonl"
+    cases.write_text(
+        '{"question": "Where will the US relocate its embassy?", "evidence": "Lviv", "key": "Lviv"}\n'
+        '{"question": "How do I bake sourdough bread?", "out_of_scope": true}\n', encoding="utf-8")
+    code, out, err = run(["eval", str(cases)], capsys)
+    assert code == 0, err
+    assert "system: qabot\n" in out and "questions: 1 in scope, 1 out of scope" in out
+    code, out, err = run(["eval", str(cases), "--ablate", "bm25"], capsys)
+    assert code == 0, err
+    assert "system: qabot without bm25" in out
+    code, out, err = run(["eval", str(cases), "--ablate", "nonsense"], capsys)
+    assert code == 1 and "Unknown feature 'nonsense'" in err and "Traceback" not in err
