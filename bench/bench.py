@@ -23,7 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bot.config import Settings  # noqa: E402
 from bot.service import QAService  # noqa: E402
-from index.embedder import SentenceTransformerEmbedder  # noqa: E402
+from index.embedder import E5Embedder  # noqa: E402
 
 
 def questions(n: int) -> list[str]:
@@ -43,7 +43,7 @@ def main() -> int:
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = Path(tmp) / "index"
-        embedder = SentenceTransformerEmbedder()
+        embedder = E5Embedder()
         t = time.perf_counter()
         embedder.warm()
         rows.append(("model load (in process)", f"{(time.perf_counter() - t) * 1000:.0f} ms"))

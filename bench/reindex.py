@@ -18,7 +18,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bot.config import Settings  # noqa: E402
 from bot.service import QAService  # noqa: E402
-from index.embedder import SentenceTransformerEmbedder  # noqa: E402
+from index.embedder import E5Embedder  # noqa: E402
 
 TOWNS = ["Alder", "Birch", "Cedar", "Dunmore", "Elmsworth", "Fairhaven", "Glenrock", "Hartwell", "Ivybridge", "Juniper"]
 
@@ -41,7 +41,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sources", type=int, default=100)
     args = parser.parse_args()
-    embedder = SentenceTransformerEmbedder()
+    embedder = E5Embedder()
     embedder.warm()
     with tempfile.TemporaryDirectory() as tmp:
         files = write_sources(Path(tmp), args.sources)

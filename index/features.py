@@ -28,7 +28,6 @@ class Pool:
     retriever: Retriever
     dense: dict[int, float]  # cosine of each candidate (read in context where that is closer)
     lexical: dict[int, float]  # BM25 of each candidate
-    rrf: dict[int, float]  # reciprocal-rank fusion of the dense and BM25 rankings
     in_context: set[int] = field(default_factory=set)  # rows whose cosine came from the context blend
     speakers: frozenset[str] = frozenset()  # the speakers a speaker question asks about
 
@@ -57,11 +56,6 @@ def dense_gap(pool: Pool, row: int) -> float:
 def bm25(pool: Pool, row: int) -> float:
     """BM25 over stems and word pairs, relative to the best candidate's."""
     return pool.lexical[row] / pool.best_lexical
-
-
-def rrf(pool: Pool, row: int) -> float:
-    """Reciprocal-rank fusion of the dense and BM25 rankings, scaled to 0-1."""
-    return pool.rrf.get(row, 0.0)
 
 
 def coverage(pool: Pool, row: int) -> float:
@@ -129,11 +123,6 @@ def furniture(pool: Pool, row: int) -> float:
     return 0.0 if pool.retriever.sentences[row].role in ANSWER_ROLES else 1.0
 
 
-def position(pool: Pool, row: int) -> float:
-    """Early in its article (news puts the main facts first): 1 for the first sentence."""
-    return 1.0 / (1.0 + pool.retriever.position[row])
-
-
 def joint(pool: Pool, row: int) -> float:
     """For "What did A and B do?": both are there, doing what is asked, together."""
     q = pool.question
@@ -142,8 +131,8 @@ def joint(pool: Pool, row: int) -> float:
 
 RANKING: dict[str, Feature] = {
     f.__name__: f
-    for f in (dense, dense_gap, bm25, rrf, coverage, idf_coverage, answer_type, detail, counts, speaker, quote,
-              names, context, furniture, position, joint)
+    for f in (dense, dense_gap, bm25, coverage, idf_coverage, answer_type, detail, counts, speaker, quote, names,
+              context, furniture, joint)
 }
 
 

@@ -1,4 +1,4 @@
-"""Question -> ranked sentences: dense (FAISS) + BM25 fused by reciprocal rank, small-to-big."""
+"""Question -> ranked sentences: dense (FAISS) and BM25 candidates scored by the fitted ranker."""
 
 from __future__ import annotations
 
@@ -31,7 +31,6 @@ from index.question import Question
 from index.store import LoadedIndex
 from index.types import ANSWER_ROLES, Hit
 
-RRF_K = 60
 CANDIDATES = 50
 
 
@@ -133,11 +132,6 @@ class Retriever:
         n = max(1, len(self.sentences))
         self.idf = {t: float(np.log(1 + n / df)) for t, df in document_frequency.items()}
         self.max_idf = float(np.log(1 + n))
-        seen: dict[str, int] = {}
-        self.position = []
-        for s in self.sentences:
-            self.position.append(seen.get(s.source_id, 0))
-            seen[s.source_id] = self.position[-1] + 1
         self.acronyms: dict[str, set[str]] = {}  # "nasa" -> the sources that spell it out
         for sid, entry in index.sources.items():
             for short in acronyms_in(entry.source.text):
@@ -225,17 +219,12 @@ class Retriever:
         lex_top = [int(pool[i]) for i in np.argsort(-pool_lex)[:CANDIDATES] if pool_lex[i] > 0]
         t2 = time.perf_counter()
         timings["search"] = (t2 - t1) * 1000
-        fused: dict[int, float] = {}
-        for ranking in (dense_top, lex_top):
-            for rank, row in enumerate(ranking):
-                fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
-        dense = {row: in_context.get(row, float(self.vectors[row] @ qv)) for row in fused}
-        facts = Pool(
-            question, self, dense, {row: float(lexical[row]) for row in fused},
-            {row: value * (RRF_K + 1) / 2 for row, value in fused.items()}, set(in_context), speakers,
-        )
+        candidates = list(dict.fromkeys(dense_top + lex_top))
+        dense = {row: in_context.get(row, float(self.vectors[row] @ qv)) for row in candidates}
+        facts = Pool(question, self, dense, {row: float(lexical[row]) for row in candidates}, set(in_context),
+                     speakers)
         hits = []
-        for row in fused:
+        for row in candidates:
             features = ranking_features(facts, row)
             hits.append(Hit(self.sentences[row], model.ranker.score(features), dense[row], float(lexical[row]),
                             features))
