@@ -190,6 +190,19 @@ def fit_ranker(items: list[Item], names: list[str]) -> Linear:
     return Linear({f: round(float(v), 5) for f, v in zip(names, w, strict=True)}, 0.0)
 
 
+def ranking_loao(items: list[Item], folds: list[str], names: list[str]) -> tuple[float, float]:
+    """Leave-one-article-out share of answerable questions whose top-ranked candidate is right."""
+    right: dict[bool, list[int]] = {True: [], False: []}
+    for fold in folds:
+        ranker = fit_ranker([i for i in items if i.fold != fold], names)
+        for item in items:
+            if item.fold != fold or item.case.out_of_scope:
+                continue
+            best = max(item.candidates, key=lambda c: ranker.score(c[0]), default=({}, 0))
+            right[item.corpus == "project"].append(best[1])
+    return float(np.mean(right[True])), float(np.mean(right[False]))
+
+
 @dataclass
 class Run:
     """What the answerer did with one question when it was never allowed to decline."""
@@ -300,6 +313,8 @@ def main() -> int:
     parser.add_argument("--margin", type=float, default=1.0, help="ranker-score margin for runner-up sentences")
     parser.add_argument("--work", type=Path, default=Path("/tmp/qabot-fit"), help="where the indexes are built")
     parser.add_argument("--no-loao", action="store_true", help="skip leave-one-article-out")
+    parser.add_argument("--rank-ablation", action="store_true",
+                        help="only the ranker: leave-one-article-out top-sentence accuracy without each feature")
     args = parser.parse_args()
     started = time.time()
     items, corpora = load_items()
@@ -308,6 +323,13 @@ def main() -> int:
     names = [n for n in RANKING if n != args.ablate]
     folds = sorted({i.fold for i in items})
     print(f"{len(items)} questions, {len(folds)} articles; candidates collected in {time.time() - started:.0f} s")
+    if args.rank_ablation:
+        print(f"{'ranking features':28} {'ours':>7} {'SQuAD':>7}   (best candidate holds the evidence)")
+        for left_out in [None, *names]:
+            kept = [n for n in names if n != left_out]
+            ours, squad = ranking_loao(items, folds, kept)
+            print(f"{'all' if left_out is None else 'without ' + left_out:28} {ours:7.1%} {squad:7.1%}")
+        return 0
     results: list[Run] = []
     if not args.no_loao:
         for fold in folds:

@@ -113,21 +113,3 @@ def _who_score(question: str, sentence: str, wanted: set[str]) -> float:
         elif name_words and name_words <= asked and _APPOSITIVE.match(sentence[match.end():]):
             best = 2.0
     return best
-
-
-_WHO_DID = re.compile(r"^\s*who\s+(?!is\b|was\b|are\b|were\b|’s\b|'s\b)[a-z]+", re.IGNORECASE)
-_CAPITALISED = re.compile(r"(?<![.!?“\"]\s)(?<!^)\b[A-Z][\w’'\-]+")
-
-
-def names_someone(question: str, sentence: str) -> bool | None:
-    """For "Who hacked Hollis?" (someone did something): does the sentence name anyone the
-    question does not, a person, a body or a place-like name ("the West")? None for other questions."""
-    if not _WHO_DID.match(question):
-        return None
-    if _who_score(question, sentence, set(tokenize(question))) > 0:
-        return True
-    asked = set(words(question))
-    return any(
-        not set(words(m.group(0))) & asked and not _TIME.fullmatch(m.group(0)) and fold(m.group(0)) not in STOPWORDS
-        for m in _CAPITALISED.finditer(sentence)
-    )
