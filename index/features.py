@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from index.details import count_terms, detail_score
+from index.details import count_terms
 from index.query import goes_by, tokenize
 from index.question import Question, entity_answers
 from index.types import ANSWER_ROLES
@@ -74,13 +74,6 @@ def answer_type(pool: Pool, row: int) -> float:
     return 1.0 if entity_answers(pool.question, pool.retriever.entities_in_context(row)) else 0.0
 
 
-def detail(pool: Pool, row: int) -> float:
-    """Pattern check for the detail asked for: a number counting the asked thing, a measure,
-    a time, a place, a new name (0-1)."""
-    q = pool.question
-    return detail_score(q.text, pool.retriever.sentences[row].text, list(q.tokens)) / 2
-
-
 def counts(pool: Pool, row: int) -> float:
     """For "how many X": the sentence gives a number of X (or of what X goes by)."""
     q = pool.question
@@ -131,8 +124,8 @@ def joint(pool: Pool, row: int) -> float:
 
 RANKING: dict[str, Feature] = {
     f.__name__: f
-    for f in (dense, dense_gap, bm25, coverage, idf_coverage, answer_type, detail, counts, speaker, quote, names,
-              context, furniture, joint)
+    for f in (dense, dense_gap, bm25, coverage, idf_coverage, answer_type, counts, speaker, quote, names, context,
+              furniture, joint)
 }
 
 

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from index.details import counted_noun
 from index.lexicon import ANSWER_TYPE_RULES, ENGLISH_WORDS, FOREIGN_WORDS, HEAD_NOUN_TYPES, NEGATIONS, acronym
 from index.query import (
     JointQuestion,
@@ -29,7 +30,6 @@ from index.query import (
 )
 
 _YEAR = re.compile(r"\b(?:1[0-9]|20)\d\d\b")
-_HOW_MANY = re.compile(r"\bhow many\s+(?:of\s+(?:the\s+)?)?(?P<noun>(?:[\w’'\-]+\s*){1,3})", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,7 @@ def analyse(text: str, parser: Any | None = None) -> Question:
         kind, labels = "role", frozenset({"PERSON"})
     elif joint is not None and kind == "open":
         kind = "joint"
-    how_many = _HOW_MANY.search(text)
-    counted = tuple(w for w in words(how_many.group("noun")) if tokenize(w)) if how_many else ()
+    counted = tuple(counted_noun(text))
     tokens = tokenize_with_pairs(without_measure_word(text)) + tokenize(" ".join(measure_nouns(text)))
     names = _names(text)
     return Question(

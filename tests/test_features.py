@@ -63,11 +63,10 @@ def test_answer_type_wants_an_entity_of_the_asked_kind_the_question_lacks(retrie
     assert f.answer_type(asked, _row(retriever, "Dockworkers")) == 0.0
 
 
-def test_counts_and_detail_for_how_many(retriever: Retriever) -> None:
+def test_counts_for_how_many(retriever: Retriever) -> None:
     pool = _pool(retriever, "How many members voted?")
     assert f.counts(pool, _row(retriever, "She added")) == 1.0  # "2,400 members"
     assert f.counts(pool, _row(retriever, "Dockworkers")) == 0.0  # counts days, not members
-    assert f.detail(pool, _row(retriever, "She added")) == 1.0
 
 
 def test_speaker_quote_names_context_furniture(retriever: Retriever) -> None:
