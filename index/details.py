@@ -24,13 +24,10 @@ def counted_noun(question: str) -> list[str]:
     return [w for w in words(match.group("noun")) if w not in STOPWORDS] if match else []
 
 
-def count_terms(question: str, sentence: str) -> tuple[list[str], list[str]] | None:
-    """For "how many X" questions: the words of X, and the words the sentence counts
-    ("8,000 residents", "no deaths"). None for other questions."""
-    wanted = counted_noun(question)
-    if not wanted:
-        return None
+def counted_in(sentence: str) -> list[str]:
+    """The words a sentence counts: "8,000 residents" -> residents, "no deaths" -> deaths;
+    "erupted twice" counts times."""
     counted = [w for m in _COUNTED.finditer(sentence) for w in words(m.group(2)) if w not in STOPWORDS]
     if re.search(r"\b(?:once|twice|thrice)\b", sentence, re.IGNORECASE):
-        counted.append("times")  # "erupted twice" answers "how many times"
-    return wanted, counted
+        counted.append("times")
+    return counted

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from index.details import count_terms
+from index.details import counted_in
 from index.query import goes_by, tokenize
 from index.question import Question, entity_answers
 from index.types import ANSWER_ROLES
@@ -76,13 +76,10 @@ def answer_type(pool: Pool, row: int) -> float:
 
 def counts(pool: Pool, row: int) -> float:
     """For "how many X": the sentence gives a number of X (or of what X goes by)."""
-    q = pool.question
-    if not q.counted:
+    wanted = set(tokenize(" ".join(pool.question.counted)))
+    if not wanted:
         return 0.0
-    terms = count_terms(q.text, pool.retriever.sentences[row].text)
-    if not terms or not terms[1]:
-        return 0.0
-    wanted, counted = (set(tokenize(" ".join(t))) for t in terms)
+    counted = set(tokenize(" ".join(counted_in(pool.retriever.sentences[row].text))))
     return 1.0 if wanted & counted or any(goes_by(w) & counted for w in wanted) else 0.0
 
 

@@ -11,17 +11,14 @@ import numpy as np
 
 from index.embedder import Embedder
 from index.features import Pool, ranking_features
-from index.lexicon import NEGATIONS, QUESTION_WORDS, SPEAKS_FOR, STOPWORDS, TALK_WORDS, TITLE_WORDS, acronyms_in
+from index.lexicon import NEGATIONS, QUESTION_WORDS, STOPWORDS, TALK_WORDS, TITLE_WORDS, acronyms_in
 from index.model import AnswerModel, load_model
+from index.people import People
 from index.query import (
     JointQuestion,
-    canonical_name,
     fold,
     goes_by,
-    name_matches,
-    role_variants,
     spellings,
-    split_role,
     tokenize,
     tokenize_with_pairs,
     word_match,
@@ -58,14 +55,11 @@ def _names(sentence: str) -> list[str]:
     return [m.group(0) for m in _NAME_WORD.finditer(sentence) if fold(m.group(0)) not in STOPWORDS]
 
 
-_PERSON = r"(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+)?[A-Z][\w’'\-]+(?:[ \t]+[A-Z][\w’'\-]+)+"
-_NOT_HOLDER = r"(?<![Dd]eputy )(?<![Vv]ice )(?<![Vv]ice-)(?<![Ff]ormer )(?<![Aa]cting )(?<![Aa]ssistant )"
-_OFFICE_OF = re.compile(r"^(?P<principal>.+?)(?:’s|'s|’)\s+(?P<noun>[\w-]+)$")
 def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-class Retriever:
+class Retriever(People):
     """Hybrid search over one loaded index generation."""
 
     def __init__(self, index: LoadedIndex, embedder: Embedder, model: AnswerModel | None = None) -> None:
@@ -322,138 +316,6 @@ class Retriever:
                 continue
             kept.append(hit)
         return kept
-
-    def rows_spoken_by(self, name: str) -> list[int]:
-        """Rows of sentences whose speakers include the named person or body."""
-        matched = self.speakers_named(name)
-        return [s.row for s in self.sentences if matched.intersection(s.speakers)]
-
-    def rows_mentioning(self, name: str) -> list[int]:
-        """Rows of sentences that contain the name's last word (a surname, "Kremlin")."""
-        parts = tokenize(name)
-        return [s.row for s in self.sentences if parts and parts[-1] in self.token_sets[s.row]]
-
-    def speakers_named(self, name: str) -> set[str]:
-        """The speakers a name or description in a question refers to (cached per generation)."""
-        if name not in self._named:
-            self._named[name] = frozenset(self._speakers_named(name))
-        return set(self._named[name])
-
-    def _speakers_named(self, name: str) -> set[str]:
-        """The speakers a name or description in a question refers to.
-
-        A description ("the union leader") is tried before loose name matching, so that it
-        finds the person the sources describe that way rather than a body called "union".
-        "The mayor of Port Meridian" falls back to "mayor" only for a source about Port Meridian.
-        """
-        matched = {s for s in self.speakers if canonical_name(s) == canonical_name(name)}
-        if matched:
-            return matched
-        office = _OFFICE_OF.match(name)
-        if office and fold(office.group("noun")) in SPEAKS_FOR:
-            # "the premier's office": the premier, and whoever speaks for them
-            principal = office.group("principal")
-            return self.speakers_named(principal) | {
-                s for s in self.speakers if fold(s).split()[0] in SPEAKS_FOR and name_matches(principal, s)
-            }
-        described = self.resolve_title(name) or self.resolve_descriptions(name)
-        if not described:
-            common = " ".join(w for w in name.split() if w[:1].islower() and w.lower() not in ("of", "the", "in"))
-            qualifiers = [w for w in name.split() if w[:1].isupper()]
-            if common and common != name:
-                candidates = self.resolve_title(common) or self.resolve_descriptions(common)
-                described = [
-                    d for d in candidates
-                    if self._source_is_about(d, qualifiers) and not self._qualified_otherwise(common, d, qualifiers)
-                ]
-        matched = {s for s in self.speakers for d in described if name_matches(d, s)}
-        if not matched:
-            matched = {s for s in self.speakers if name_matches(name, s)}
-        return matched
-
-    def _qualified_otherwise(self, title: str, name: str, qualifiers: list[str]) -> bool:
-        """True if the sources give this person the title only with another qualifier: "Harbourside
-        leader Omar Haddad" is not "the Unity Party leader"."""
-        pattern = re.compile(r"([\w’'\-]+)[ \t]+(?i:" + re.escape(title) + r")[ \t]+" + re.escape(name))
-        wanted = {fold(q) for q in qualifiers}
-        before = [m.group(1) for e in self.index.sources.values() for m in pattern.finditer(e.source.text)]
-        capitalised = [w for w in before if w[:1].isupper()]
-        return bool(before) and len(capitalised) == len(before) and not any(fold(w) in wanted for w in capitalised)
-
-    def _source_is_about(self, speaker: str, qualifiers: list[str]) -> bool:
-        """True if a source where this speaker speaks has the qualifiers in its title or first paragraphs."""
-        wanted = [w for q in qualifiers for w in words(q)]
-        sources = {s.source_id for s in self.sentences if any(name_matches(speaker, n) for n in s.speakers)}
-        return any(self._lead_has(sid, wanted) for sid in sources)
-
-    def rows_naming_role(self, role: str, sources: set[str] | None = None) -> list[int]:
-        """Rows of body sentences that name whoever holds the role: "Ukraine's Foreign Minister
-        Dmytro Kuleba", "UN spokesman Stephane Dujarric", "Samuel Osei, the hospital's director".
-        A deputy or former holder ("deputy governor X") does not hold it."""
-        patterns = []
-        for variant in role_variants(role):
-            phrase = _NOT_HOLDER + r"\b(?i:" + r"[\W_]+".join(re.escape(w) for w in variant) + r")\b"
-            patterns.append(re.compile(phrase + r",?[ \t]+" + _PERSON))
-            patterns.append(re.compile(_PERSON + r",[ \t]+(?:(?i:the|a|an)[ \t]+)?" + phrase))
-        return [
-            s.row for s in self.sentences
-            if s.role in ANSWER_ROLES and (sources is None or s.source_id in sources)
-            and any(p.search(s.text) for p in patterns)
-        ]
-
-    def rows_naming_title(self, role: str) -> list[int]:
-        """For a role with an organisation that no sentence names in full ("the governor of the
-        Bank of Norland"): rows naming the bare title ("Governor Elena Varga") in the sources
-        about that organisation (its words in their title or opening paragraphs)."""
-        org, title = split_role(role)
-        if not org or not title:
-            return []
-        about = {sid for sid in self.index.sources if self._lead_has(sid, org)}
-        return self.rows_naming_role(" ".join(title), about) if about else []
-
-    def _lead_has(self, source_id: str, wanted: list[str]) -> bool:
-        """True if the source's title or first three passages hold these words ("Norland" also
-        holds "Norland's"; a long word may differ in its ending)."""
-        if source_id not in self._lead_words:
-            chunks = sorted((c for c in self.index.chunks.values() if c.source_id == source_id), key=lambda c: c.start)
-            title = self.index.sources[source_id].source.title
-            self._lead_words[source_id] = frozenset(words(title + " " + " ".join(c.text for c in chunks[:3])))
-        lead = self._lead_words[source_id]
-        return all(w in lead or any(v.startswith(w[:5]) for v in lead if len(w) >= 5) for w in wanted)
-
-    def resolve_descriptions(self, phrase: str) -> list[str]:
-        """'the Ukrainian ambassador to the UK' -> the speakers of sentences that describe them so,
-        most often described first (two articles may each have "the mayor")."""
-        wanted = set(tokenize(phrase))
-        if len(wanted) < 2 and not wanted & TITLE_WORDS:
-            return []  # a bare name is not a description
-        counts: dict[str, int] = {}
-        for sentence in self.sentences:
-            if not sentence.speakers:
-                continue
-            have = self.token_sets[sentence.row]
-            if all(w in have or (len(w) >= 5 and any(h.startswith(w[:5]) for h in have)) for w in wanted):
-                counts[sentence.speakers[0]] = counts.get(sentence.speakers[0], 0) + 1
-        return sorted(counts, key=lambda n: -counts[n])
-
-    def resolve_title(self, phrase: str) -> list[str]:
-        """'the German chancellor' -> ['Olaf Scholz'] when a source writes 'German Chancellor Olaf Scholz'.
-
-        Every match across the sources is returned: with several articles, "the mayor" may be two people.
-        """
-        if not any(w[:1].islower() for w in phrase.split()):
-            return []  # a name ("Zelenskiy"), not a title or description
-        pattern = re.compile(  # the title in any case, the name capitalised
-            r"\b(?i:" + r"[ \t]+".join(re.escape(w) for w in phrase.split()) + r")"
-            + r"[ \t]+(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+)?((?:[A-Z][\w’'\-]+[ \t]+){0,2}[A-Z][\w’'\-]+)"
-        )
-        names: list[str] = []
-        for entry in self.index.sources.values():
-            for match in pattern.finditer(entry.source.text):
-                name = match.group(1)
-                if name[:1].isupper() and name not in names and any(name_matches(name, s) for s in self.speakers):
-                    names.append(name)
-        return names
 
     def mentioned(self, name: str) -> bool:
         """True if every word of the name (spelling variants allowed) occurs in some source, or the
