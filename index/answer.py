@@ -330,9 +330,10 @@ class Answerer:
             ],
         }
         if "answer_features" in trace:
-            answerer = self.model.answerer
+            answerer = self.model.answerer if q.english else self.model.crosslingual
+            threshold = self.model.threshold if q.english else self.model.crosslingual_threshold
             out["decision"] = {
-                "probability": round(trace["confidence"], 4), "threshold": self.model.threshold,
+                "probability": round(trace["confidence"], 4), "threshold": threshold,
                 "features": {name: {"value": round(value, 4), "weight": round(answerer.weights.get(name, 0.0), 4),
                                     "contribution": round(answerer.weights.get(name, 0.0) * value, 4)}
                              for name, value in trace["answer_features"].items()},

@@ -11,11 +11,12 @@ import numpy as np
 
 from index.embedder import Embedder
 from index.features import Pool, ranking_features
-from index.lexicon import NEGATIONS, QUESTION_WORDS, STOPWORDS, TALK_WORDS, TITLE_WORDS, acronyms_in
+from index.lexicon import NEGATIONS, QUESTION_WORDS, STOPWORDS, TALK_WORDS, TITLE_WORDS, acronym, acronyms_in
 from index.model import AnswerModel, load_model
 from index.people import People
 from index.query import (
     JointQuestion,
+    canonical_name,
     fold,
     goes_by,
     spellings,
@@ -126,6 +127,9 @@ class Retriever(People):
         n = max(1, len(self.sentences))
         self.idf = {t: float(np.log(1 + n / df)) for t, df in document_frequency.items()}
         self.max_idf = float(np.log(1 + n))
+        self.capitals = {  # words written in capitals ("EU", "NATO"), folded: what an acronym looks like
+            w.lower() for entry in index.sources.values() for w in re.findall(r"\b[A-Z]{2,}\b", entry.source.text)
+        }
         self.acronyms: dict[str, set[str]] = {}  # "nasa" -> the sources that spell it out
         for sid, entry in index.sources.items():
             for short in acronyms_in(entry.source.text):
@@ -323,6 +327,9 @@ class Retriever(People):
         parts = words(name)
         if len(parts) == 1 and parts[0] in self.acronyms:
             return True
+        short = acronym(name.split()) if len(parts) > 1 else None
+        if (short and short in self.capitals) or all(w in self.vocabulary for w in canonical_name(name).split()):
+            return True  # "European Union" where the sources write "EU"
         return bool(parts) and all(w in self.vocabulary or (len(w) > 1 and self._variant_known(w)) for w in parts)
 
     def _variant_known(self, word: str) -> bool:

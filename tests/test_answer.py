@@ -89,6 +89,12 @@ def test_an_abbreviation_the_sources_spell_out_is_not_an_unknown_name(
     answer = service.ask("What did the EU agree on Monday?")
     assert answer.declined_by != "unknown_name"
     assert "EU" not in answer.answer or answer.found
+    (tmp_path / "eu.txt").write_text(
+        "Trade talks\n\nThe EU agreed new tariffs on steel on Monday, officials said.\n", encoding="utf-8")
+    service.build(service.read_paths([tmp_path / "eu.txt"]))
+    for question in ("What did the European Union agree on Monday?", "What did the European Union say?"):
+        long_form = service.ask(question)
+        assert "couldn't find European Union" not in long_form.answer, long_form.answer
 
 
 def test_verification_fails_when_the_stored_text_no_longer_matches_what_was_indexed(
