@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test lint bench eval clean
+.PHONY: install demo test lint bench eval fit clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench: install
 
 eval: install
 	$(BIN)/qabot eval eval/dev.jsonl --with-source tests/data/harbour.txt --with-source tests/data/quake.md
+
+fit: install
+	$(BIN)/python bench/fit.py --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
