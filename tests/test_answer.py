@@ -56,6 +56,8 @@ def test_every_decline_names_its_reason(fake_service: QAService, tmp_path: Path)
     unknown = service.ask("What did Marta Kowalczyk announce in Oslo?")
     assert not unknown.found and unknown.declined_by == "unknown_name"
     assert "Marta Kowalczyk" in unknown.answer
+    year = service.ask("Was the MMR vaccine available in 1998?")  # a year no source mentions
+    assert not year.found and year.declined_by == "unknown_name" and "1998" in year.answer
     never = _with_model(service, dataclasses.replace(load_model(), threshold=1.0))  # declines everything
     low = never.ask("When will the MMR vaccine be available?")
     assert not low.found and low.declined_by == "low_confidence"
