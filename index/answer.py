@@ -280,10 +280,10 @@ class Answerer:
                 f"I couldn't find anything from {asked.display} on {asked.topic} in the indexed sources.",
                 "off_topic",
             )
-        if related and self._confident(q, retrieval, related, trace):
-            hits = related  # the question is about X: not someone else's words, nor padding about them
-        elif not hits or not self._confident(q, retrieval, hits, trace):
-            return self._not_found(q.text, (related or hits)[:3], NOT_FOUND, "low_confidence")
+        # the question is about X: X's words and reports about X, never a neighbour's words
+        hits = related or hits
+        if not hits or not self._confident(q, retrieval, hits, trace):
+            return self._not_found(q.text, hits[:3], NOT_FOUND, "low_confidence")
         lead = hits[0].sentence.speakers[:1]
         if len(names) > 1 and lead and lead[0] in names:
             # "the mayor" names two people: keep to the one the best sentence is about
