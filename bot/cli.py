@@ -232,16 +232,16 @@ def eval_cmd(config_path: str | None, index_dir: str | None, file: Path, extra: 
     from index.model import load_model
 
     cases = load_cases(file)
+    model = load_model().without(ablate) if ablate else None
     service = make_service(config_path, index_dir)
-    if ablate:
-        service.use_model(load_model().without(ablate))
     with tempfile.TemporaryDirectory(prefix="qabot-eval-") as tmp:
         if extra:
             service = QAService(service.settings, Path(tmp), embedder=service._embedder)
-            service.model = load_model().without(ablate) if ablate else None
             service.build(service.configured_sources() + service.read_paths(list(extra)))
         else:
             ensure_index(service, explicit_dir=index_dir is not None)
+        if model is not None:
+            service.use_model(model)
 
         def run_one(question: str) -> Outcome:
             answer = service.ask(question)

@@ -7,7 +7,7 @@ later step reads the ``Question`` it returns and never re-parses the string.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from index.details import counted_noun
@@ -61,7 +61,6 @@ class Question:
     name_stems: frozenset[str] = frozenset()  # stems of the words of its names
     negated: bool = False  # says not/never/no
     english: bool = True  # False: German, French, Spanish...: read by meaning alone
-    parse: Any = field(default=None, compare=False, repr=False)
 
 
 def _answer_types(text: str, parse: Any) -> tuple[str, frozenset[str]]:
@@ -83,7 +82,7 @@ def _names(text: str) -> tuple[Name, ...]:
     names = []
     for run in name_runs(text):
         joined = " ".join(run)
-        forms = {tuple(f) for w in [joined] for f in spellings(canonical_name(w)) if f}
+        forms = {tuple(f) for f in spellings(canonical_name(joined)) if f}
         forms.add(tuple(words(joined)))
         short = acronym(run)
         if short:
@@ -152,7 +151,6 @@ def analyse(text: str, parser: Any | None = None) -> Question:
         qualified=_qualified(parse),
         name_stems=frozenset(tokenize(" ".join(n.text for n in names))),
         negated=bool(set(words(text)) & NEGATIONS),
-        parse=parse,
     )
 
 

@@ -119,7 +119,7 @@ class Retriever(People):
         self.vocabulary: set[str] = set().union(*self.source_words.values())
         self.stem_vocabulary: set[str] = set().union(*self.source_stems.values())
         self.speakers = sorted({name for s in self.sentences for name in s.speakers})
-        # how rare each stem is (for idf-weighted coverage) and each sentence's place in its article
+        # how rare each stem is (for idf-weighted coverage and the rarest missing word)
         document_frequency: dict[str, int] = {}
         for tokens_of in self.token_sets:
             for token in tokens_of:
