@@ -14,6 +14,7 @@ import click
 from bot.config import Settings, load_settings
 from bot.render import render_answer, render_explanation
 from bot.service import QAService
+from bot.spaces import Spaces
 from index.errors import IndexMissingError, InputError, QABotError
 from index.store import index_exists
 
@@ -34,9 +35,17 @@ def common(func: F) -> F:
     return func
 
 
-def make_service(config_path: str | None, index_dir: str | None) -> QAService:
+def guild_option(func: F) -> F:
+    """--guild ID: act on that Discord server's space (default: the default space)."""
+    return click.option(
+        "--guild", "guild", type=int, default=None, metavar="ID",
+        help="A Discord server's id: act on exactly what that server sees (default: the default space).",
+    )(func)
+
+
+def make_service(config_path: str | None, index_dir: str | None, guild: int | None = None) -> QAService:
     settings: Settings = load_settings(config_path)
-    return QAService(settings, settings.index_dir(index_dir))
+    return Spaces.create(settings, settings.index_dir(index_dir)).for_guild(guild)
 
 
 class _Progress:
@@ -70,6 +79,7 @@ def build_with_progress(service: QAService, sources: list[Any], label: str = "Em
 
 def ensure_index(service: QAService, explicit_dir: bool) -> None:
     """Build the configured sources first when the default index does not exist yet."""
+    service = service.base or service  # a server without its own index is answered from the default
     if index_exists(service.index_dir):
         return
     if explicit_dir:
@@ -89,11 +99,13 @@ def main() -> None:
 
 @main.command("index")
 @common
+@guild_option
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--rebuild", is_flag=True, help="Rebuild from the sources the index already holds.")
-def index_cmd(config_path: str | None, index_dir: str | None, sources: tuple[Path, ...], rebuild: bool) -> None:
+def index_cmd(config_path: str | None, index_dir: str | None, guild: int | None, sources: tuple[Path, ...],
+              rebuild: bool) -> None:
     """Build the index from files or directories (default: the configured sources)."""
-    service = make_service(config_path, index_dir)
+    service = make_service(config_path, index_dir, guild)
     if rebuild and sources:
         raise InputError("--rebuild takes no SOURCE: it rebuilds what the index already holds.")
     if rebuild:
@@ -127,13 +139,14 @@ def _questions(file: str) -> Iterator[str]:
 
 @main.command("ask")
 @common
+@guild_option
 @click.argument("question", required=False)
 @click.option("--file", "file", default=None, help="Read one question per line from FILE ('-' for stdin).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per line with --file).")
 @click.option("--top-k", type=int, default=None, help="How many sentences to retrieve before answering.")
 @click.option("--explain", is_flag=True, help="Also show each passage's features, weights and the decision.")
-def ask_cmd(config_path: str | None, index_dir: str | None, question: str | None, file: str | None,
-            as_json: bool, top_k: int | None, explain: bool) -> None:
+def ask_cmd(config_path: str | None, index_dir: str | None, guild: int | None, question: str | None,
+            file: str | None, as_json: bool, top_k: int | None, explain: bool) -> None:
     """Answer QUESTION (or every line of --file) from the index."""
     if (question is None) == (file is None):
         raise InputError("Give a QUESTION or --file FILE (not both).")
@@ -144,7 +157,7 @@ def ask_cmd(config_path: str | None, index_dir: str | None, question: str | None
     questions = [question] if question is not None else list(_questions(file or "-"))
     if not questions:
         raise InputError("The question file holds no questions.")
-    service = make_service(config_path, index_dir)
+    service = make_service(config_path, index_dir, guild)
     ensure_index(service, explicit_dir=index_dir is not None)
     for q in questions:
         answer = service.ask(q, top_k, explain=explain)
@@ -181,21 +194,27 @@ def chat_cmd(config_path: str | None, index_dir: str | None) -> None:
 
 @main.group("sources", invoke_without_command=True)
 @common
+@guild_option
 @click.pass_context
-def sources_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None) -> None:
+def sources_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None, guild: int | None) -> None:
     """List what the index holds (id, title, passages, when indexed)."""
-    ctx.obj = (config_path, index_dir)
+    ctx.obj = (config_path, index_dir, guild)
     if ctx.invoked_subcommand is None:
-        _list_sources(make_service(config_path, index_dir))
+        _list_sources(make_service(config_path, index_dir, guild))
 
 
-def _sources_service(ctx: click.Context, config_path: str | None, index_dir: str | None) -> QAService:
+def _sources_service(ctx: click.Context, config_path: str | None, index_dir: str | None,
+                     guild: int | None) -> QAService:
     """A `sources` subcommand's service: its own options, else those given before the subcommand."""
-    parent_config, parent_dir = ctx.obj or (None, None)
-    return make_service(config_path or parent_config, index_dir or parent_dir)
+    parent_config, parent_dir, parent_guild = ctx.obj or (None, None, None)
+    return make_service(config_path or parent_config, index_dir or parent_dir,
+                        guild if guild is not None else parent_guild)
 
 
 def _list_sources(service: QAService) -> None:
+    if service.base is not None:
+        state = "its own sources" if service.own_index else "the default sources (none of its own yet)"
+        click.echo(f"Server {service.index_dir.name} uses {state}.")
     rows = service.list_sources()
     if not rows:
         click.echo("The index holds no sources.")
@@ -208,10 +227,12 @@ def _list_sources(service: QAService) -> None:
 
 @sources_cmd.command("list")
 @common
+@guild_option
 @click.pass_context
-def sources_list_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None) -> None:
+def sources_list_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None,
+                     guild: int | None) -> None:
     """List what the index holds."""
-    _list_sources(_sources_service(ctx, config_path, index_dir))
+    _list_sources(_sources_service(ctx, config_path, index_dir, guild))
 
 
 @main.command("eval")
@@ -270,11 +291,13 @@ def _read_any(service: QAService, items: tuple[str, ...]) -> list[Any]:
 
 @sources_cmd.command("add")
 @common
+@guild_option
 @click.argument("items", nargs=-1, required=True)
 @click.pass_context
-def sources_add_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None, items: tuple[str, ...]) -> None:
+def sources_add_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None, guild: int | None,
+                    items: tuple[str, ...]) -> None:
     """Add files, directories or http(s) URLs to the index."""
-    service = _sources_service(ctx, config_path, index_dir)
+    service = _sources_service(ctx, config_path, index_dir, guild)
     progress = _Progress("Embedding")
     try:
         report = service.add_sources(_read_any(service, items), added_by="cli",
@@ -286,20 +309,23 @@ def sources_add_cmd(ctx: click.Context, config_path: str | None, index_dir: str 
 
 @sources_cmd.command("remove")
 @common
+@guild_option
 @click.argument("source_id")
 @click.pass_context
-def sources_remove_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None, source_id: str) -> None:
+def sources_remove_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None, guild: int | None,
+                       source_id: str) -> None:
     """Remove a source by id (see `qabot sources`)."""
-    service = _sources_service(ctx, config_path, index_dir)
+    service = _sources_service(ctx, config_path, index_dir, guild)
     click.echo(service.remove_source(source_id).summary())
 
 
 @main.command("reindex")
 @common
+@guild_option
 @click.argument("ids", nargs=-1)
-def reindex_cmd(config_path: str | None, index_dir: str | None, ids: tuple[str, ...]) -> None:
+def reindex_cmd(config_path: str | None, index_dir: str | None, guild: int | None, ids: tuple[str, ...]) -> None:
     """Re-read sources (all, or the given ids) and swap in the new index; unchanged text is reused."""
-    service = make_service(config_path, index_dir)
+    service = make_service(config_path, index_dir, guild)
     progress = _Progress("Embedding")
     try:
         report = service.reindex(list(ids) or None, progress=progress.step, on_total=progress.total)

@@ -35,6 +35,8 @@ class IndexSettings:
 class SourceSettings:
     paths: list[str] = field(default_factory=list)
     include_bundled: bool = True
+    max_sources: int = 200  # per space (the default one and each server's)
+    max_source_bytes: int = 5 * 1024 * 1024  # of a source's text
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,20 @@ class DiscordSettings:
     cooldown_questions: int = 5
     cooldown_seconds: float = 60.0
     max_question_length: int = 500
+    allowed_guild_ids: list[int] = field(default_factory=list)
+    answer_dms: bool = True
+    max_pending: int = 64
+    max_pending_per_guild: int = 16
+
+
+@dataclass(frozen=True)
+class GuildSettings:
+    max_loaded: int = 16
+
+
+@dataclass(frozen=True)
+class RecordSettings:
+    retention_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,8 @@ class Settings:
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    guilds: GuildSettings = field(default_factory=GuildSettings)
+    records: RecordSettings = field(default_factory=RecordSettings)
     base_dir: str = ""  # directory relative paths in the file are resolved against
 
     def index_dir(self, override: str | None = None) -> Path:

@@ -122,11 +122,18 @@ class QAService:
         index_dir: Path,
         embedder: Embedder | None = None,
         annotator: Annotator = annotate,
+        *,
+        base: QAService | None = None,
+        cache_path: Path | None = None,
     ) -> None:
         self.settings = settings
         self.index_dir = index_dir
         self._embedder = embedder
         self.annotator = annotator
+        # A server's space is answered from ``base`` (the default space) until its moderators
+        # change its sources; then it gets generations of its own, starting from base's sources.
+        self.base = base
+        self.cache_path = cache_path or index_dir / "cache.sqlite"
         self._lock = threading.Lock()
         self._answerer: Answerer | None = None
         self._generation: Path | None = None
@@ -135,8 +142,21 @@ class QAService:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
+            if self.base is not None:
+                return self.base.embedder  # one model in memory for every space
             self._embedder = make_embedder(self.settings.index.model)
         return self._embedder
+
+    @property
+    def own_index(self) -> bool:
+        """True once this space has generations of its own (always, for the default space once built)."""
+        return index_exists(self.index_dir)
+
+    def _serving(self) -> QAService:
+        """The space whose index answers: this one, or the default space it still shares."""
+        if self.base is not None and not self.own_index:
+            return self.base
+        return self
 
     # -- sources -------------------------------------------------------------------------
     def configured_sources(self) -> list[Source]:
@@ -197,9 +217,21 @@ class QAService:
         reuse = self._reusable()
         inputs = [self.prepare(e, reuse) for e in entries]
         return write_generation(
-            self.index_dir, inputs, self.embedder,
-            attribution_version=ATTRIBUTION_VERSION, progress=progress, on_total=on_total,
+            self.index_dir, inputs, self.embedder, attribution_version=ATTRIBUTION_VERSION,
+            progress=progress, on_total=on_total, cache_path=self.cache_path,
         )
+
+    def _check_limits(self, sources: list[Source], total: int) -> None:
+        """The configured caps: sources per space and bytes per source."""
+        limits = self.settings.sources
+        for src in sources:
+            size = len(src.text.encode("utf-8"))
+            if size > limits.max_source_bytes:
+                raise SourceError(f"{src.location} holds {size:,} bytes of text; the limit per source is "
+                                  f"{limits.max_source_bytes:,} (sources.max_source_bytes).")
+        if total > limits.max_sources:
+            raise SourceError(f"That would make {total} sources; the limit is {limits.max_sources} "
+                              "(sources.max_sources). Remove some first.")
 
     def build(
         self,
@@ -215,6 +247,7 @@ class QAService:
                 known = self._entries_or_empty()
             except QABotError:
                 known = {}  # rebuilding a damaged index: registry fields start afresh
+            self._check_limits(sources, len(sources))
             entries = [
                 SourceEntry(src, known[src.id].added_by, known[src.id].added_at)
                 if src.id in known else SourceEntry(src, added_by=added_by)
@@ -223,9 +256,19 @@ class QAService:
             return self._commit(entries, progress, on_total)
 
     def _entries_or_empty(self) -> dict[str, SourceEntry]:
-        if not index_exists(self.index_dir):
-            return {}
-        return dict(self.loaded().sources)
+        """The sources this space serves now: its own, else the default space's, else none."""
+        if self.own_index:
+            return dict(self.loaded().sources)
+        if self.base is not None:
+            return self.base._entries_or_empty()
+        return {}
+
+    def _starting_entries(self) -> dict[str, SourceEntry]:
+        """What a change starts from: the served sources, or the configured ones before any index."""
+        if self.own_index or self.base is not None and self.base.own_index:
+            return self._entries_or_empty()
+        root = self.base or self
+        return {s.id: SourceEntry(s) for s in root.configured_sources()}
 
     def add_sources(
         self, sources: list[Source], *, added_by: str | None = None, progress: Progress = None,
@@ -234,9 +277,8 @@ class QAService:
         """Add sources (or replace a source at the same location with its new text)."""
         report = ChangeReport()
         with build_lock(self.index_dir):
-            entries = self._entries_or_empty() if index_exists(self.index_dir) else {
-                s.id: SourceEntry(s) for s in self.configured_sources()
-            }
+            entries = self._starting_entries()
+            self._check_limits(sources, len(entries) + len([s for s in sources if s.id not in entries]))
             hashes = {e.source.content_hash: e.source.id for e in entries.values()}
             for src in sources:
                 old = entries.get(src.id)
@@ -252,7 +294,7 @@ class QAService:
                     report.added.append(src.id)
                     entries[src.id] = SourceEntry(src, added_by=added_by)
                     hashes[src.content_hash] = src.id
-            if report.added or report.updated or not index_exists(self.index_dir):
+            if report.added or report.updated or not self.own_index:
                 report.manifest = self._commit(list(entries.values()), progress, on_total)
         return report
 
@@ -284,7 +326,7 @@ class QAService:
             except IndexMismatchError:
                 # built by another qabot version (or damaged): re-read the stored sources, so an
                 # upgrade is repaired by /reindex without anyone needing a shell
-                found = recover_entries(self.index_dir)
+                found = recover_entries(self._serving().index_dir)
                 if not found:
                     raise
                 entries = {e.source.id: e for e in found[0]}
@@ -330,8 +372,22 @@ class QAService:
         """The live generation (loading or reloading it if CURRENT moved)."""
         return self.answerer().retriever.index
 
+    def loaded_sources(self) -> list[SourceInfo] | None:
+        """The sources of the index already in memory, without touching disk; None if none is loaded."""
+        serving = self._serving()
+        answerer = serving._answerer
+        return None if answerer is None else serving._rows(answerer.retriever.index)
+
+    def unload(self) -> None:
+        """Forget the loaded generation (the next question loads it again)."""
+        with self._lock:
+            self._answerer = None
+            self._generation = None
+
     def answerer(self) -> Answerer:
         """The Answerer over the live generation; cheap when nothing changed."""
+        if self._serving() is not self:
+            return self._serving().answerer()
         generation = current_generation(self.index_dir)
         with self._lock:
             if self._answerer is None or generation != self._generation:
@@ -384,7 +440,10 @@ class QAService:
 
     def list_sources(self) -> list[SourceInfo]:
         """What the live index holds."""
-        index = self.loaded()
+        return self._rows(self.loaded())
+
+    @staticmethod
+    def _rows(index: LoadedIndex) -> list[SourceInfo]:
         counts: dict[str, int] = {}
         for chunk in index.chunks.values():
             counts[chunk.source_id] = counts.get(chunk.source_id, 0) + 1

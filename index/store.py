@@ -160,8 +160,12 @@ def write_generation(
     attribution_version: str,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    cache_path: Path | None = None,
 ) -> dict[str, object]:
-    """Write a complete new generation and make it current. Caller holds build_lock."""
+    """Write a complete new generation and make it current. Caller holds build_lock.
+
+    ``cache_path``: the embedding cache (default: the directory's own); spaces share one.
+    """
     import faiss
 
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -200,7 +204,7 @@ def write_generation(
         db.close()
         if on_total:
             on_total(len(texts))
-        vectors, computed = EmbeddingCache(index_dir / "cache.sqlite").embed(embedder, texts, progress)
+        vectors, computed = EmbeddingCache(cache_path or index_dir / "cache.sqlite").embed(embedder, texts, progress)
         faiss_index = faiss.IndexFlatIP(embedder.dimension)
         if len(texts):
             faiss_index.add(vectors)
@@ -224,17 +228,26 @@ def write_generation(
                 os.fsync(fh.fileno())
         tmp.rename(gen)
         _fsync_dir(index_dir)
-        pointer = index_dir / "CURRENT.tmp"
-        pointer.write_text(gen.name + "\n")
-        with pointer.open("rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(pointer, index_dir / "CURRENT")
-        _fsync_dir(index_dir)
+        _point_current(index_dir, gen.name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if current_generation(index_dir) != gen:
+            shutil.rmtree(gen, ignore_errors=True)  # finished but never made live: an orphan
+        with contextlib.suppress(OSError):
+            (index_dir / "CURRENT.tmp").unlink()
         raise
     _collect_garbage(index_dir, keep=gen.name)
     return manifest
+
+
+def _point_current(index_dir: Path, name: str) -> None:
+    """Make generation ``name`` live: write CURRENT.tmp, fsync, rename over CURRENT."""
+    pointer = index_dir / "CURRENT.tmp"
+    pointer.write_text(name + "\n")
+    with pointer.open("rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(pointer, index_dir / "CURRENT")
+    _fsync_dir(index_dir)
 
 
 def _collect_garbage(index_dir: Path, keep: str) -> None:

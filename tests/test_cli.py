@@ -11,6 +11,7 @@ import pytest
 import bot.cli as cli
 from bot.config import load_settings
 from bot.service import QAService
+from bot.spaces import Spaces
 from tests.conftest import DATA, FakeEmbedder
 
 SCHEMA_KEYS = {"question", "answer", "found", "citations", "timings_ms"}
@@ -21,9 +22,9 @@ CITATION_KEYS = {"n", "source_id", "title", "url", "section", "paragraph", "star
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every CLI run in this module uses the fake embedder (the real one is tested elsewhere)."""
 
-    def make_service(config_path: str | None, index_dir: str | None) -> QAService:
+    def make_service(config_path: str | None, index_dir: str | None, guild: int | None = None) -> QAService:
         settings = load_settings(config_path)
-        return QAService(settings, settings.index_dir(index_dir), embedder=FakeEmbedder())
+        return Spaces.create(settings, settings.index_dir(index_dir), embedder=FakeEmbedder()).for_guild(guild)
 
     monkeypatch.setattr(cli, "make_service", make_service)
 
@@ -185,3 +186,23 @@ def test_eval_scores_a_set_and_ablate_reruns_without_a_feature(
     assert "system: qabot without bm25" in out
     code, out, err = run(["eval", str(cases), "--ablate", "nonsense"], capsys)
     assert code == 1 and "Unknown feature 'nonsense'" in err and "Traceback" not in err
+
+
+def test_guild_option_acts_on_exactly_what_that_server_sees(capsys: pytest.CaptureFixture[str]) -> None:
+    gid = "900000000000000777"
+    code, out, _ = run(["ask", "What did Mayor Tomas Eriksen say?"], capsys)
+    assert code == 0 and "couldn't find" in out.lower()
+    code, out, _ = run(["sources", "--guild", gid], capsys)
+    assert code == 0 and f"Server {gid} uses the default sources" in out
+    code, out, _ = run(["sources", "add", "--guild", gid, str(DATA / "harbour.txt")], capsys)
+    assert code == 0 and "added" in out
+    code, out, _ = run(["ask", "--guild", gid, "What did Mayor Tomas Eriksen say?"], capsys)
+    assert code == 0 and "[1]" in out
+    code, out, _ = run(["ask", "What did Mayor Tomas Eriksen say?"], capsys)
+    assert code == 0 and "couldn't find" in out.lower()  # the default space never saw it
+    code, out, _ = run(["sources", "list", "--guild", gid], capsys)
+    assert "its own sources" in out and "harbour" in out
+    code, out, _ = run(["reindex", "--guild", gid], capsys)
+    assert code == 0 and "unchanged" in out
+    code, _, err = run(["ask", "--guild", "-3", "Who?"], capsys)
+    assert code == 1 and "not a Discord server id" in err

@@ -140,6 +140,27 @@ def test_a_failed_build_leaves_the_previous_index_serving(built_fake_service: QA
     assert built_fake_service.ask("Where is the US embassy moving?").answer == answer_before.answer
 
 
+def test_a_failed_current_write_leaves_no_orphaned_generation(
+    built_fake_service: QAService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.store as store
+
+    index_dir = built_fake_service.index_dir
+    before = current_generation(index_dir)
+    gens_before = sorted(p.name for p in index_dir.glob("gen-*"))
+
+    def disk_full(directory: Path, name: str) -> None:
+        (directory / "CURRENT.tmp").write_text("half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "_point_current", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        built_fake_service.build(built_fake_service.configured_sources())
+    assert current_generation(index_dir) == before
+    assert sorted(p.name for p in index_dir.glob("gen-*")) == gens_before
+    assert not (index_dir / "CURRENT.tmp").exists()
+
+
 def test_second_build_while_one_runs_is_refused(fake_service: QAService) -> None:
     with build_lock(fake_service.index_dir):
         with pytest.raises(BusyError, match="already running"):

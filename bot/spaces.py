@@ -1,0 +1,72 @@
+"""Spaces: the default one and one per Discord server, each with its own sources and index.
+
+Layout under the data directory (``index.dir``)::
+
+    CURRENT, gen-*/        the default space (the configured sources; DMs and the CLI by default)
+    cache.sqlite           embeddings, shared by every space: text is embedded once
+    bot.sqlite             the bot's records (answers, feedback, audit), each row with its guild
+    guilds/<guild id>/     a server's own generations, once its moderators change its sources
+
+A server whose moderators never changed anything is answered from the default space, so a
+hundred servers with the default article cost one index in memory. At most
+``guilds.max_loaded`` server indexes stay loaded; the least recently used is unloaded first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from bot.config import Settings
+from bot.service import Annotator, QAService
+from index.embedder import Embedder
+from index.errors import InputError
+from index.speakers import annotate
+
+
+def check_guild_id(guild_id: int) -> int:
+    """A Discord server id (a positive snowflake), or a clear error."""
+    if guild_id <= 0 or guild_id >= 1 << 64:
+        raise InputError(f"{guild_id} is not a Discord server id (a positive number, e.g. 900000000000000100).")
+    return guild_id
+
+
+class Spaces:
+    """The default space plus a bounded, thread-safe LRU of server spaces."""
+
+    def __init__(self, default: QAService) -> None:
+        self.default = default
+        self.settings: Settings = default.settings
+        self.root: Path = default.index_dir
+        self._lock = threading.Lock()
+        self._guilds: OrderedDict[int, QAService] = OrderedDict()
+
+    @classmethod
+    def create(cls, settings: Settings, root: Path, embedder: Embedder | None = None,
+               annotator: Annotator = annotate) -> Spaces:
+        return cls(QAService(settings, root, embedder, annotator))
+
+    def guild_dir(self, guild_id: int) -> Path:
+        return self.root / "guilds" / str(check_guild_id(guild_id))
+
+    def for_guild(self, guild_id: int | None) -> QAService:
+        """The space a server's questions and moderator commands act on (None: the default space)."""
+        if guild_id is None:
+            return self.default
+        with self._lock:
+            service = self._guilds.get(guild_id)
+            if service is None:
+                service = QAService(self.settings, self.guild_dir(guild_id), annotator=self.default.annotator,
+                                    base=self.default, cache_path=self.default.cache_path)
+                self._guilds[guild_id] = service
+            self._guilds.move_to_end(guild_id)
+            while len(self._guilds) > max(1, self.settings.guilds.max_loaded):
+                _, evicted = self._guilds.popitem(last=False)
+                evicted.unload()
+            return service
+
+    def loaded_guilds(self) -> list[int]:
+        """Server spaces currently held, least recently used first."""
+        with self._lock:
+            return list(self._guilds)

@@ -1,0 +1,102 @@
+"""Each server its own space: isolation, sharing what can be shared, the LRU of loaded spaces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import GuildSettings, Settings, SourceSettings
+from bot.spaces import Spaces
+from index.errors import InputError, SourceError
+from tests.conftest import DATA, FakeEmbedder
+
+A, B = 111111111111111111, 222222222222222222
+
+
+@pytest.fixture
+def spaces(tmp_path: Path) -> Spaces:
+    made = Spaces.create(Settings(), tmp_path / "data", embedder=FakeEmbedder())
+    made.default.build(made.default.configured_sources())
+    return made
+
+
+def test_a_server_starts_from_the_default_space_without_building_anything(spaces: Spaces) -> None:
+    guild = spaces.for_guild(A)
+    assert not guild.own_index
+    assert guild.ask("What did Scholz say?").found
+    assert [s.id for s in guild.list_sources()] == [s.id for s in spaces.default.list_sources()]
+    assert not spaces.guild_dir(A).exists()
+
+
+def test_a_change_in_one_server_leaves_the_others_and_the_default_alone(spaces: Spaces) -> None:
+    b = spaces.for_guild(B)
+    bundled = b.list_sources()[0].id
+    b.remove_source(bundled)
+    harbour = b.read_paths([DATA / "harbour.txt"])
+    b.add_sources(harbour, added_by="mod of B")
+    assert b.own_index and (spaces.guild_dir(B) / "CURRENT").exists()
+    assert [s.id for s in b.list_sources()] == [harbour[0].id]
+    assert b.ask("What did Mayor Tomas Eriksen say?").found
+    assert not b.ask("What did Scholz say?").found
+    a = spaces.for_guild(A)
+    assert a.ask("What did Scholz say?").found
+    assert not a.ask("What did Mayor Tomas Eriksen say?").found
+    assert [s.id for s in spaces.default.list_sources()] == [bundled]
+
+
+def test_text_is_embedded_once_for_every_space(tmp_path: Path) -> None:
+    embedder = FakeEmbedder()
+    spaces = Spaces.create(Settings(), tmp_path / "data", embedder=embedder)
+    spaces.default.build(spaces.default.configured_sources())
+    first = embedder.texts_embedded
+    for gid in (A, B):  # each server adds the same article: one embedding pass in all
+        guild = spaces.for_guild(gid)
+        guild.add_sources(guild.read_paths([DATA / "harbour.txt"]))
+    after_a_and_b = embedder.texts_embedded
+    assert after_a_and_b > first
+    c = spaces.for_guild(333)
+    report = c.add_sources(c.read_paths([DATA / "harbour.txt"]))
+    assert report.manifest and report.manifest["embedded"] == 0
+    assert embedder.texts_embedded == after_a_and_b
+    assert not list(spaces.guild_dir(A).glob("cache.sqlite"))  # the cache lives once, at the root
+
+
+def test_only_the_most_recently_used_server_indexes_stay_loaded(tmp_path: Path) -> None:
+    settings = Settings(guilds=GuildSettings(max_loaded=2))
+    spaces = Spaces.create(settings, tmp_path / "data", embedder=FakeEmbedder())
+    spaces.default.build(spaces.default.configured_sources())
+    services = {}
+    for gid in (1, 2, 3):
+        services[gid] = spaces.for_guild(gid)
+        services[gid].add_sources(services[gid].read_paths([DATA / "harbour.txt"]))
+        services[gid].ask("What did Mayor Tomas Eriksen say?")
+    assert spaces.loaded_guilds() == [2, 3]
+    assert services[1].loaded_sources() is None  # unloaded: memory given back
+    assert services[3].loaded_sources() is not None
+    again = spaces.for_guild(1)  # comes back from disk with its own sources
+    assert again.ask("What did Mayor Tomas Eriksen say?").found
+    assert spaces.loaded_guilds() == [3, 1]
+
+
+def test_caps_on_sources_per_space_and_bytes_per_source(tmp_path: Path) -> None:
+    settings = Settings(sources=SourceSettings(max_sources=2, max_source_bytes=4000))
+    spaces = Spaces.create(settings, tmp_path / "data", embedder=FakeEmbedder())
+    guild = spaces.for_guild(A)
+    big = tmp_path / "big.txt"
+    big.write_text("Title\n\n" + "A sentence of words. " * 400, encoding="utf-8")
+    with pytest.raises(SourceError, match="max_source_bytes"):
+        guild.add_sources(guild.read_paths([big]))
+    small = [tmp_path / f"s{i}.txt" for i in range(2)]
+    for i, path in enumerate(small):
+        path.write_text(f"Note {i}\n\nThe council met on day {i} and voted.\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="max_sources"):
+        guild.add_sources(guild.read_paths(small))  # bundled + 2 = 3 > 2
+    assert not guild.own_index  # nothing half-done
+
+
+def test_server_ids_are_checked() -> None:
+    spaces = Spaces.create(Settings(), Path("/nonexistent"), embedder=FakeEmbedder())
+    with pytest.raises(InputError, match="not a Discord server id"):
+        spaces.for_guild(-5)
+    assert spaces.for_guild(None) is spaces.default
