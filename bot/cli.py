@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from bot.config import Settings, load_settings
-from bot.render import render_answer, render_explanation
+from bot.render import printable, render_answer, render_explanation
 from bot.service import QAService
 from bot.spaces import Spaces
 from index.errors import IndexMissingError, InputError, QABotError
@@ -221,8 +221,8 @@ def _list_sources(service: QAService) -> None:
         return
     click.echo(f"{'ID':<42} {'PASSAGES':>8}  {'INDEXED':<20}  TITLE")
     for row in rows:
-        status = "" if row.status == "ok" else f"  [{row.status}: {row.last_error}]"
-        click.echo(f"{row.id:<42} {row.chunks:>8}  {row.indexed_at:<20}  {row.title}{status}")
+        status = "" if row.status == "ok" else f"  [{row.status}: {printable(row.last_error or '')}]"
+        click.echo(f"{row.id:<42} {row.chunks:>8}  {row.indexed_at:<20}  {printable(row.title)}{status}")
 
 
 @sources_cmd.command("list")
@@ -367,7 +367,7 @@ def run(argv: list[str] | None = None) -> int:
         click.echo(f"error: {exc.format_message()}", err=True)
         return exc.exit_code
     except QABotError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(str(exc))}", err=True)
         return 1
     except BrokenPipeError:
         return 0

@@ -6,12 +6,18 @@ import textwrap
 from typing import Any
 
 from index.answer import Answer, Citation
+from index.sources import clean_text
+
+
+def printable(text: str) -> str:
+    """One line with no control or escape characters: source text must never drive the terminal."""
+    return " ".join(clean_text(text).split())
 
 
 def _where(c: Citation) -> str:
-    parts = [c.title]
+    parts = [printable(c.title)]
     if c.section:
-        parts.append(c.section)
+        parts.append(printable(c.section))
     parts.append(f"paragraph {c.paragraph}")
     parts.append(f"chars {c.start}-{c.end}")
     return " · ".join(parts)
@@ -28,7 +34,7 @@ def render_answer(answer: Answer, width: int = 88) -> str:
     for c in answer.citations:
         lines.append(f"[{c.n}] {_where(c)}")
         if c.link:
-            lines.append(f"    {c.link}")
+            lines.append(f"    {printable(c.link)}")
         lines.append(_passage(c, width))
         lines.append("")
     if not answer.found and answer.closest:

@@ -17,7 +17,7 @@ from index.errors import IndexMismatchError, InputError, QABotError, SourceError
 from index.fetch import fetch_url
 from index.model import AnswerModel
 from index.retriever import Retriever
-from index.sources import expand_paths, read_file, slugify
+from index.sources import clean_text, expand_paths, read_file, slugify
 from index.speakers import ATTRIBUTION_VERSION, annotate
 from index.store import (
     BuildInput,
@@ -420,7 +420,7 @@ class QAService:
 
     def ask(self, question: str, top_k: int | None = None, explain: bool = False) -> Answer:
         """A verified, cited answer (or an honest not-found); ``explain`` adds every feature and weight."""
-        question = " ".join(question.split())
+        question = " ".join(clean_text(question).split())
         if not question:
             raise InputError("The question is empty.")
         if len(question) > MAX_QUESTION_CHARS:

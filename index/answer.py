@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from index.features import Unseen, answer_features
 from index.lexicon import PEOPLE_NOUNS, TITLE_WORDS
@@ -74,10 +74,25 @@ class Answer:
         return data
 
 
+def public_url(url: str) -> str:
+    """A URL safe to show: no user name or password, no query string (either may carry a secret
+    token), no fragment."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
+
+
 def text_fragment_link(url: str | None, sentence: str) -> str | None:
-    """URL with a #:~:text= fragment that highlights the sentence in browsers."""
+    """The public URL with a #:~:text= fragment that highlights the sentence in browsers."""
     if not url:
         return None
+    url = public_url(url)
     tokens = sentence.split()
     enc = lambda s: quote(s, safe="")  # noqa: E731
     if len(tokens) <= 8:
@@ -360,7 +375,8 @@ class Answerer:
             return None
         speakers = sorted({s for h in hits for s in h.sentence.speakers[:1]})
         return Citation(
-            n=n, source_id=chunk.source_id, title=entry.source.title, url=entry.source.url,
+            n=n, source_id=chunk.source_id, title=entry.source.title,
+            url=public_url(entry.source.url) if entry.source.url else None,
             section=chunk.section, paragraph=chunk.paragraph, start=chunk.start, end=chunk.end,
             text=text[chunk.start : chunk.end], score=round(max(h.score for h in hits), 4), sentences=sentences,
             link=text_fragment_link(entry.source.url, str(sentences[0]["text"])), speakers=speakers,

@@ -13,8 +13,13 @@ from index.types import ANSWER_ROLES, Block, Chunk, Sentence
 
 CHUNKER_VERSION = "4"
 MAX_CHUNK_WORDS = 150  # all-MiniLM-L6-v2 reads 256 word pieces; news words average ~1.3 pieces
+# Hard caps, whatever the text: an unpunctuated 5 MB attachment becomes many bounded pieces,
+# never one "sentence" that the parser (spaCy refuses over 1,000,000 characters) or the
+# embedder would choke on. A news sentence is rarely over 500 characters.
+MAX_SENTENCE_CHARS = 1000
+MAX_CHUNK_CHARS = 3000
 
-_TERMINAL = tuple(".!?”\"’')…:;")
+_TERMINAL = tuple(".!?”\"’')…:;。！？」")
 _CREDIT_LINE = re.compile(r"^\((?:[^()]{1,60})\)$")
 _SOURCE_LINE = re.compile(
     r"^(?:Source|Sources|Additional reporting|Reporting by|Editing by|Written by)\b[^:]{0,20}:\s",
@@ -175,7 +180,20 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     if tail:
         s = piece.find(tail, cursor)
         spans.append((s, s + len(tail)))
-    return [(start + s, start + e) for s, e in spans]
+    return [capped for s, e in spans for capped in _cap(text, start + s, start + e)]
+
+
+def _cap(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """A span cut into pieces of at most MAX_SENTENCE_CHARS, at the last space where there is one."""
+    while end - start > MAX_SENTENCE_CHARS:
+        cut = text.rfind(" ", start + MAX_SENTENCE_CHARS // 2, start + MAX_SENTENCE_CHARS)
+        cut = cut if cut > start else start + MAX_SENTENCE_CHARS
+        yield start, cut
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        yield start, end
 
 
 def _group(sentences: list[tuple[int, int]], text: str) -> Iterator[list[tuple[int, int]]]:
@@ -184,7 +202,7 @@ def _group(sentences: list[tuple[int, int]], text: str) -> Iterator[list[tuple[i
     words = 0
     for s, e in sentences:
         n = len(text[s:e].split())
-        if group and words + n > MAX_CHUNK_WORDS:
+        if group and (words + n > MAX_CHUNK_WORDS or e - group[0][0] > MAX_CHUNK_CHARS):
             yield group
             group, words = [], 0
         group.append((s, e))
@@ -201,7 +219,7 @@ def chunk_source(source_id: str, text: str) -> list[Chunk]:
             continue
         spans = split_sentences(text, block.start, block.end)
         if block.role not in ANSWER_ROLES:
-            spans = [(block.start, block.end)]
+            spans = list(_cap(text, block.start, block.end))
         for group in _group(spans, text):
             start, end = group[0][0], group[-1][1]
             chunks.append(

@@ -8,10 +8,15 @@ target is checked the same way.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from index.errors import SourceError
@@ -21,11 +26,57 @@ from index.types import Source
 ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown")
 MAX_REDIRECTS = 5
 USER_AGENT = "qabot/0.1 (+news citations bot)"
+# IPv6 ranges that carry an IPv4 address inside (IPv4-compatible, NAT64, 6to4): Python counts them
+# as global, but they can reach 127.0.0.1 or a private network through a translator.
+EMBEDDED_IPV4 = tuple(ipaddress.ip_network(n) for n in ("::/96", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16"))
+READ_BLOCK = 65536
 
 
-def check_url(url: str, allowed_hosts: tuple[str, ...] = ()) -> str:
+class Deadline:
+    """One time budget for a whole fetch: DNS, connect, headers, body and every redirect."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self.end = clock() + seconds
+
+    def remaining(self) -> float:
+        left = self.end - self.clock()
+        if left <= 0:
+            raise TimeoutError
+        return left
+
+
+def _resolve(host: str, port: int, deadline: Deadline) -> list[str]:
+    """getaddrinfo has no timeout of its own: run it in a daemon thread and stop waiting at the deadline."""
+    found: list[Any] = []
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            found.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=work, daemon=True, name="qabot-dns")
+    thread.start()
+    thread.join(deadline.remaining())
+    if thread.is_alive():
+        raise TimeoutError
+    if failed or not found:
+        raise socket.gaierror(str(failed[0]) if failed else "no address")
+    return [str(info[4][0]).split("%")[0] for info in found]
+
+
+def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and any(address in net for net in EMBEDDED_IPV4):
+        return True
+    return not address.is_global
+
+
+def check_url(url: str, allowed_hosts: tuple[str, ...] = (), deadline: Deadline | None = None) -> str:
     """The address to connect to; refuses non-http(s) URLs and internal (loopback, private,
-    link-local, reserved, metadata) addresses unless the host is allowlisted."""
+    link-local, reserved, metadata, IPv4-in-IPv6) addresses unless the host is allowlisted."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise SourceError(f"Only http and https URLs can be added ({url!r} is {parts.scheme or 'not a URL'}).")
@@ -34,13 +85,13 @@ def check_url(url: str, allowed_hosts: tuple[str, ...] = ()) -> str:
         raise SourceError(f"{url!r} has no host name.")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        resolved = _resolve(host, port, deadline or Deadline(10.0))
     except (socket.gaierror, UnicodeError, ValueError):
         raise SourceError(f"The host {host} could not be found.") from None
-    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    addresses = [ipaddress.ip_address(a) for a in resolved]
     if host.lower() not in {h.lower() for h in allowed_hosts}:
         for address in addresses:
-            if not address.is_global:
+            if _internal(address):
                 raise SourceError(
                     f"Refused {url}: {host} resolves to an internal address ({address}). "
                     "Add the host to fetch.allowed_hosts if this is intended."
@@ -67,48 +118,81 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
-def _get(url: str, address: str, timeout: float) -> http.client.HTTPResponse:
-    parts = urlsplit(url)
-    kind: type[_PinnedHTTPConnection] | type[_PinnedHTTPSConnection] = (
-        _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-    )
-    connection = kind(parts.hostname or "", address, parts.port, timeout)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    connection.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "text/html, text/plain;q=0.9"})
-    return connection.getresponse()
+def _cut_off(connection: http.client.HTTPConnection) -> None:
+    """At the deadline: shut the socket so a blocked read returns, however slowly bytes drip."""
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _read_body(response: http.client.HTTPResponse, max_bytes: int, deadline: Deadline) -> bytes:
+    """The body, at most max_bytes + 1, checking the deadline after every block received."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= max_bytes:
+        deadline.remaining()
+        block = response.read1(READ_BLOCK)
+        if not block:
+            break
+        parts.append(block)
+        size += len(block)
+    return b"".join(parts)
 
 
 def fetch_url(
     url: str, *, timeout: float = 10.0, max_bytes: int = 5 * 1024 * 1024, allowed_hosts: tuple[str, ...] = ()
 ) -> Source:
-    """Download and extract an article; every failure is a SourceError with the reason."""
+    """Download and extract an article; every failure is a SourceError with the reason.
+
+    ``timeout`` is the budget for the whole fetch, redirects included, not per step.
+    """
     limit = f"{max_bytes // (1024 * 1024)} MB" if max_bytes >= 1024 * 1024 else f"{max_bytes} bytes"
+    deadline = Deadline(timeout)
     current = url
     for _ in range(MAX_REDIRECTS + 1):
-        address = check_url(current, allowed_hosts)
         try:
-            response = _get(current, address, timeout)
-            if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
-                current = urljoin(current, response.getheader("Location") or "")
-                response.close()
-                continue
-            if response.status >= 400:
-                raise SourceError(f"{url} returned HTTP {response.status}.")
-            content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
-            if content_type and not content_type.startswith(ACCEPTED_TYPES):
-                raise SourceError(f"{url} is {content_type}, not an HTML or text page.")
-            length = response.getheader("Content-Length") or ""
-            if length.isdigit() and int(length) > max_bytes:
-                raise SourceError(f"{url} is larger than the {limit} limit.")
-            data = response.read(max_bytes + 1)
-            response.close()
+            address = check_url(current, allowed_hosts, deadline)
+            parts = urlsplit(current)
+            kind: type[_PinnedHTTPConnection] | type[_PinnedHTTPSConnection] = (
+                _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+            )
+            connection = kind(parts.hostname or "", address, parts.port, deadline.remaining())
+            watchdog = threading.Timer(deadline.remaining(), _cut_off, (connection,))
+            watchdog.daemon = True
+            watchdog.start()
+            try:
+                path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+                connection.request("GET", path, headers={"User-Agent": USER_AGENT,
+                                                         "Accept": "text/html, text/plain;q=0.9"})
+                response = connection.getresponse()
+                if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
+                    current = urljoin(current, response.getheader("Location") or "")
+                    continue
+                if response.status >= 400:
+                    raise SourceError(f"{url} returned HTTP {response.status}.")
+                content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
+                if not content_type:
+                    raise SourceError(f"{url} did not say what it is (no Content-Type); refused.")
+                if not content_type.startswith(ACCEPTED_TYPES):
+                    raise SourceError(f"{url} is {content_type}, not an HTML or text page.")
+                length = response.getheader("Content-Length") or ""
+                if length.isdigit() and int(length) > max_bytes:
+                    raise SourceError(f"{url} is larger than the {limit} limit.")
+                data = _read_body(response, max_bytes, deadline)
+                deadline.remaining()  # a read cut off by the watchdog ends here, not as a short page
+            finally:
+                watchdog.cancel()
+                connection.close()
         except TimeoutError:
-            raise SourceError(f"{url} did not answer within {timeout:g} seconds.") from None
+            raise SourceError(f"{url} did not finish within {timeout:g} seconds.") from None
         except ssl.SSLError as exc:
             raise SourceError(f"{url} could not be fetched securely ({exc.reason or exc}).") from None
         except (OSError, http.client.HTTPException) as exc:
+            if deadline.end <= deadline.clock():
+                raise SourceError(f"{url} did not finish within {timeout:g} seconds.") from None
             raise SourceError(f"{url} could not be fetched ({exc}).") from None
         if len(data) > max_bytes:
             raise SourceError(f"{url} is larger than the {limit} limit.")
-        return source_from_bytes(data, url, kind="url", location=url, url=url, content_type=content_type or "text/html")
+        return source_from_bytes(data, url, kind="url", location=url, url=url, content_type=content_type)
     raise SourceError(f"{url} redirected more than {MAX_REDIRECTS} times.")

@@ -32,10 +32,20 @@ def source_id_for(location: str, stem: str) -> str:
     return f"{slugify(stem, 30)}-{digest}"
 
 
+_LINE_BREAKS = str.maketrans({"\u2028": "\n", "\u2029": "\n\n", "\x85": "\n", "\t": " "})
+
+
+def clean_text(text: str) -> str:
+    """NFC text without control, bidi-override or zero-width characters (Unicode Cc and Cf):
+    they can hide or reorder what a reader sees, and a terminal runs escape sequences."""
+    text = unicodedata.normalize("NFC", text.translate(_LINE_BREAKS))
+    return "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cf"))
+
+
 def normalize_text(text: str) -> str:
-    """Unify line endings and Unicode form; offsets refer to the result."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
-    text = unicodedata.normalize("NFC", text)
+    """Unify line endings and Unicode form, drop invisible characters; offsets refer to the result."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = clean_text(text)
     return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n") + "\n"
 
 
@@ -123,7 +133,7 @@ def source_from_bytes(
         id=source_id_for(location, stem or name),
         kind=kind,
         location=location,
-        title=info.get("title") or first_line_title(text),
+        title=clean_text(info.get("title") or "").replace("\n", " ").strip() or first_line_title(text),
         text=text,
         content_hash=content_hash(text),
         url=url,

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from bot.service import BUNDLED_ARTICLE
-from index.chunking import MAX_CHUNK_WORDS, chunk_source, split_blocks, split_sentences
+from index.chunking import (
+    MAX_CHUNK_CHARS,
+    MAX_CHUNK_WORDS,
+    MAX_SENTENCE_CHARS,
+    chunk_source,
+    split_blocks,
+    split_sentences,
+)
 
 DATA = Path(__file__).parent / "data"
 ARTICLE = BUNDLED_ARTICLE.read_text(encoding="utf-8")
@@ -118,3 +125,19 @@ def test_bylines_and_publication_lines_are_credits_not_headings() -> None:
     assert roles["Published 3 March 2024"] == "credit"
     body = next(c for c in chunk_source("s", text) if c.text.startswith("Ferries"))
     assert body.section is None  # a byline does not become the section of what follows
+
+
+@pytest.mark.parametrize("body", [
+    "word " * 300_000 + "end.",  # 1.5 MB with no sentence end
+    "x" * 1_500_000 + ".",  # no space at all
+    "中文句子没有标点" * 100_000 + "。",  # CJK without spaces or stops
+])
+def test_unpunctuated_text_becomes_bounded_pieces_with_exact_offsets(body: str) -> None:
+    text = f"Title\n\n{body}\n"
+    chunks = chunk_source("big", text)
+    sentences = [s for c in chunks for s in c.sentences]
+    assert sentences and max(len(s.text) for s in sentences) <= MAX_SENTENCE_CHARS
+    assert max(len(c.text) for c in chunks) <= MAX_CHUNK_CHARS
+    assert all(text[s.start:s.end] == s.text for s in sentences)
+    covered = sum(len(s.text) for s in sentences)
+    assert covered >= len(body.replace(" ", "")) * 0.99  # nothing dropped but spaces

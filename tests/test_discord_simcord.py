@@ -44,6 +44,11 @@ def _bodies(env) -> list[dict]:  # noqa: ANN001
     return [e.json for e in env.http_requests if isinstance(e.json, dict)]
 
 
+def _reply(result):  # noqa: ANN001, ANN202
+    """What the user finally sees: the followup after a deferral, else the direct response."""
+    return result.followups[0] if result.followups else result.response
+
+
 def _deferred_first(env) -> bool:  # noqa: ANN001
     """The interaction was acknowledged with a deferral (type 5) before anything else."""
     callbacks = [e.json for e in env.http_requests if e.path.endswith("/callback")]
@@ -106,18 +111,18 @@ async def _let_everyone_see_mod_commands(env, guild, member) -> None:  # noqa: A
 async def test_non_moderators_are_refused_and_nothing_changes(world) -> None:  # noqa: ANN001
     env, guild, channel, _, alice = world
     await _let_everyone_see_mod_commands(env, guild, alice)
-    before = env.bot.service.list_sources()
+    before = env.bot.space(guild.id).list_sources()
     for name, options in [("reindex", {}), ("source remove", {"id": before[0].id})]:
         result = await alice.slash(channel, name, **options)
         assert result.ephemeral
         assert "Only moderators" in result.response.content
-    assert env.bot.service.list_sources() == before
+    assert env.bot.space(guild.id).list_sources() == before
     assert [row[4] for row in env.bot.records.audit_log()] == ["refused: not a moderator"] * 2
     assert [type(e).__name__ for e in env.errors] == ["NotModerator", "NotModerator"]  # handled, shown
 
 
 async def test_moderator_adds_attachment_then_ask_sees_it_then_removes_it(world) -> None:  # noqa: ANN001
-    env, _, channel, mod, alice = world
+    env, guild, channel, mod, alice = world
     data = (DATA / "harbour.txt").read_bytes()
     result = await mod.slash(channel, "source add", attachment=("harbour.txt", data))
     assert _deferred_first(env)
@@ -125,7 +130,7 @@ async def test_moderator_adds_attachment_then_ask_sees_it_then_removes_it(world)
     answer = await alice.slash(channel, "ask", question="What did Mayor Tomas Eriksen say?")
     message = answer.followups[0] if answer.followups else answer.response
     assert "cranes" in message.embeds[0].description
-    added = [s for s in env.bot.service.list_sources() if s.kind == "attachment"]
+    added = [s for s in env.bot.space(guild.id).list_sources() if s.kind == "attachment"]
     assert len(added) == 1
     choices = await mod.autocomplete(channel, "source remove", "id", "dock")
     assert [c["value"] for c in choices] == [added[0].id]
@@ -154,17 +159,17 @@ async def test_moderator_reindex_reports_unchanged(world) -> None:  # noqa: ANN0
 
 
 async def test_feedback_is_stored_privately(world) -> None:  # noqa: ANN001
-    env, _, channel, _, alice = world
+    env, guild, channel, _, alice = world
     result = await alice.slash(channel, "ask", question="Where is Lviv?")
     message = result.followups[0] if result.followups else result.response
     up = [c for row in message.components for c in row.get("components", []) if c.get("emoji", {}).get("name") == "👍"]
     click = await alice.click(message, custom_id=up[0]["custom_id"])
-    assert click.ephemeral and "feedback was recorded" in click.response.content
-    rows = env.bot.records.feedback()
+    assert click.ephemeral and "feedback was recorded" in _reply(click).content
+    rows = env.bot.records.feedback(guild.id)
     assert len(rows) == 1 and rows[0][1] == alice.id and rows[0][2] == "up"
     assert rows[0][3] == "Where is Lviv?"
     passages = await alice.click(message, label="Show passages")
-    assert passages.ephemeral and passages.response.embeds[0].title == "Cited passages"
+    assert passages.ephemeral and _reply(passages).embeds[0].title == "Cited passages"
 
 
 async def test_everyone_in_a_source_pings_nobody_and_embeds_stay_in_limits(world) -> None:  # noqa: ANN001
@@ -234,7 +239,8 @@ class BrokenService:
 async def test_unexpected_errors_show_one_private_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     bot = make_bot(tmp_path)
     async with simcord.run(bot, settle_timeout=SETTLE) as env:
-        bot.service = BrokenService(bot.service)  # type: ignore[assignment]
+        broken = BrokenService(bot.service)
+        bot.spaces.for_guild = lambda guild_id: broken  # type: ignore[method-assign,assignment,return-value]
         guild = env.create_guild()
         channel = guild.create_text_channel("news")
         alice = guild.add_member(env.create_user("alice"))
@@ -257,7 +263,7 @@ async def test_old_answers_say_when_their_source_changed(world, tmp_path: Path) 
     changed = (DATA / "harbour.txt").read_text().replace("costs this city money", "costs this town money")
     await mod.slash(channel, "source add", attachment=("harbour.txt", changed.encode()))
     passages = await alice.click(message, label="Show passages")
-    assert "changed since this answer" in passages.response.embeds[0].description
+    assert "changed since this answer" in _reply(passages).embeds[0].description
 
 
 async def test_not_found_offers_the_closest_passages_marked_as_such(world) -> None:  # noqa: ANN001
@@ -267,8 +273,8 @@ async def test_not_found_offers_the_closest_passages_marked_as_such(world) -> No
     assert message.embeds[0].title == "I couldn't find that"
     shown = await alice.click(message, label="Show passages")
     assert shown.ephemeral
-    assert shown.response.embeds[0].title == "Closest passages (not an answer)"
-    assert "Biden" in shown.response.embeds[0].description
+    assert _reply(shown).embeds[0].title == "Closest passages (not an answer)"
+    assert "Biden" in _reply(shown).embeds[0].description
 
 
 async def test_moderators_see_feedback_counts_privately(world) -> None:  # noqa: ANN001
@@ -279,8 +285,8 @@ async def test_moderators_see_feedback_counts_privately(world) -> None:  # noqa:
     await alice.click(message, custom_id=down[0]["custom_id"])
     summary = await mod.slash(channel, "feedback")
     assert summary.ephemeral
-    assert summary.response.content.startswith("👍 0 · 👎 1")
-    assert "Where is Lviv?" in summary.response.content
+    assert _reply(summary).content.startswith("👍 0 · 👎 1")
+    assert "Where is Lviv?" in _reply(summary).content
 
 
 async def test_an_outdated_index_tells_users_a_moderator_can_reindex(tmp_path: Path) -> None:

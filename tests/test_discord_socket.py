@@ -146,7 +146,7 @@ async def test_a_second_reindex_while_one_runs_is_refused(fake: FakeDiscord, tmp
         await fake.slash("reindex", [], uid="8", moderator=True)
 
         async def refused() -> None:
-            while not any((c or {}).get("data", {}).get("content", "").startswith("A reindex is already running")
+            while not any((c or {}).get("data", {}).get("content", "").startswith("A change to this server")
                           for c in fake.callbacks):
                 fake.changed.clear()
                 await fake.changed.wait()

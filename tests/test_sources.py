@@ -79,3 +79,20 @@ def test_windows_line_endings_are_normalised(tmp_path: Path) -> None:
     src = read_file(path)
     assert "\r" not in src.text
     assert src.text.startswith("Title line\n\nFirst")
+
+
+def test_control_bidi_and_zero_width_characters_are_stripped(tmp_path: Path) -> None:
+    path = tmp_path / "tricky.txt"
+    path.write_text("Ti\u200btle \x1b[31mred\x1b[0m\n\nThe mayor said the \u202eknil\u202c port re\u00adopens "
+                    "on Monday.\u2028Second line.\n", encoding="utf-8")
+    src = read_file(path)
+    assert src.title == "Title [31mred[0m"
+    for bad in ("\x1b", "\u200b", "\u202e", "\u202c", "\u00ad", "\u2028"):
+        assert bad not in src.text and bad not in src.title
+    assert "port reopens on Monday.\nSecond line." in src.text
+
+
+def test_questions_are_nfc_and_without_invisible_characters(built_fake_service) -> None:  # noqa: ANN001
+    decomposed = "Where will the US rel\u200bocate its embassy? Cafe\u0301"
+    answer = built_fake_service.ask(decomposed)
+    assert answer.question == "Where will the US relocate its embassy? Caf\u00e9"

@@ -37,6 +37,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
     routes: dict[str, tuple[int, str, bytes, float]] = {}
 
     def do_GET(self) -> None:  # noqa: N802
+        if self.path == "/drip":  # a server that sends one byte every 0.2 s: no single read times out
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            try:
+                for _ in range(100):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
         status, ctype, body, delay = self.routes.get(self.path, (404, "text/plain", b"not found", 0.0))
         if delay:
             time.sleep(delay)
@@ -44,7 +57,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if status in (301, 302):
             self.send_header("Location", body.decode())
             body = b""
-        self.send_header("Content-Type", ctype)
+        if ctype:
+            self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         try:
@@ -68,6 +82,9 @@ def web() -> Iterator[str]:
         "/huge": (200, "text/html", b"<p>" + b"word " * 300_000 + b"</p>", 0.0),
         "/image": (200, "image/png", b"\x89PNG\r\n", 0.0),
         "/to-metadata": (302, "text/html", b"http://169.254.169.254/latest/meta-data", 0.0),
+        "/no-type": (200, "", ARTICLE_HTML.encode(), 0.0),
+        "/hop1": (302, "text/html", b"/hop2", 0.6),  # each step within the budget, the sum not
+        "/hop2": (302, "text/html", b"/story.html", 0.6),
     }
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -99,7 +116,10 @@ def test_url_is_fetched_and_extracted(tmp_path: Path, web: str) -> None:
     [
         ("/gone", "returned HTTP 404"),
         ("/broken", "returned HTTP 500"),
-        ("/slow", "did not answer within 1 seconds"),
+        ("/slow", "did not finish within 1 seconds"),
+        ("/drip", "did not finish within 1 seconds"),
+        ("/hop1", "did not finish within 1 seconds"),
+        ("/no-type", "no Content-Type"),
         ("/huge", "larger than"),
         ("/image", "image/png, not an HTML or text page"),
         ("/to-metadata", "internal address"),
@@ -107,14 +127,15 @@ def test_url_is_fetched_and_extracted(tmp_path: Path, web: str) -> None:
 )
 def test_url_failures_are_clear(tmp_path: Path, web: str, path: str, message: str) -> None:
     service = service_for(tmp_path, max_bytes=1024 * 1024)
-    with pytest.raises(SourceError, match=message):
+    with pytest.raises(SourceError, match=message):  # /drip would take 20 s, /hop1 1.2 s without one budget
         service.fetch(web + path)
 
 
 @pytest.mark.parametrize(
     "url",
     ["http://127.0.0.1:9/x", "http://localhost/x", "http://10.0.0.1/x", "http://169.254.169.254/latest",
-     "http://[::1]/x", "http://192.168.1.1/"],
+     "http://[::1]/x", "http://192.168.1.1/", "http://[::127.0.0.1]/x", "http://[64:ff9b::7f00:1]/x",
+     "http://[2002:7f00:1::]/x", "http://[::ffff:10.0.0.1]/x"],
 )
 def test_internal_addresses_are_refused_by_default(url: str) -> None:
     with pytest.raises(SourceError, match="internal address"):

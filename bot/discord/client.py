@@ -8,7 +8,7 @@ import gc
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,10 +17,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.limits import Cooldown
+from bot.discord.limits import Cooldown, WorkQueue
 from bot.discord.records import Records
 from bot.discord.render import error_text
 from bot.service import QAService
+from bot.spaces import Spaces
 from index.errors import QABotError
 
 log = logging.getLogger("qabot.discord")
@@ -32,33 +33,87 @@ class NotModerator(app_commands.CheckFailure):
     """A moderator command used by someone who is not one."""
 
 
+BUSY = "I'm answering a lot of questions right now; please ask again in a moment."
+PRUNE_EVERY_SECONDS = 6 * 3600
+
+
+class GuardedTree(app_commands.CommandTree):
+    """Refuses every interaction from a server not in discord.allowed_guild_ids (and DMs, if off)."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        bot: QABot = interaction.client  # type: ignore[assignment]
+        refusal = bot.refusal_for(interaction.guild_id)
+        if refusal is None:
+            return True
+        if interaction.type is discord.InteractionType.autocomplete:
+            await interaction.response.autocomplete([])
+        else:
+            await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_PINGS)
+        return False
+
+
 class QABot(commands.Bot):
     """discord.py Bot wired to a QAService. Blocking work runs in a thread pool, never on the loop."""
 
-    def __init__(self, service: QAService, *, records: Records | None = None, **options: Any) -> None:
+    def __init__(self, service: QAService | Spaces, *, records: Records | None = None, **options: Any) -> None:
         intents = discord.Intents.default()  # no privileged intents: mentions carry their content anyway
         options.setdefault("guild_ready_timeout", 2.0)
         super().__init__(
             command_prefix=commands.when_mentioned, intents=intents, allowed_mentions=NO_PINGS,
-            help_command=None, **options,
+            help_command=None, tree_cls=GuardedTree, **options,
         )
-        self.service = service
-        self.settings = service.settings
-        self.records = records or Records(service.index_dir / "bot.sqlite")
+        self.spaces = service if isinstance(service, Spaces) else Spaces(service)
+        self.service = self.spaces.default  # the default space: DMs, and servers that changed nothing
+        self.settings = self.service.settings
+        self.records = records or Records(self.service.index_dir / "bot.sqlite")
         self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qabot-work")
+        # Source changes run one at a time in their own thread, so questions never queue behind them.
+        self.build_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qabot-build")
         discord_settings = self.settings.discord
         self.cooldown = Cooldown(discord_settings.cooldown_questions, discord_settings.cooldown_seconds)
+        self.work = WorkQueue(discord_settings.max_pending, discord_settings.max_pending_per_guild)
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def space(self, guild_id: int | None) -> QAService:
+        """The sources and index a server's commands act on (DMs: the default space)."""
+        return self.spaces.for_guild(guild_id)
+
+    def refusal_for(self, guild_id: int | None) -> str | None:
+        """Why this server (or a DM) is not served, or None when it is."""
+        settings = self.settings.discord
+        if guild_id is None:
+            return None if settings.answer_dms else "I only answer questions in servers."
+        if settings.allowed_guild_ids and guild_id not in settings.allowed_guild_ids:
+            return "This bot is not enabled for this server."
+        return None
 
     async def run_blocking(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking work (model, FAISS, disk) in the pool and await it."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, functools.partial(func, *args, **kwargs))
 
+    async def run_build(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a source change (parse, embed, write) in the build thread and await it."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.build_executor, functools.partial(func, *args, **kwargs))
+
+    def in_background(self, coro: Awaitable[Any]) -> None:
+        """Run a coroutine after the reply has gone out, keeping a reference until it ends."""
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def audit_later(self, interaction: discord.Interaction, action: str, detail: str, outcome: str) -> None:
+        """Write an audit row off the loop without holding up the reply."""
+        self.in_background(self.run_blocking(self.records.audit, interaction.user.id, str(interaction.user),
+                                             interaction.guild_id, action, detail, outcome))
+
     async def setup_hook(self) -> None:
         await self.load_extension("bot.discord.cogs.ask")
         await self.load_extension("bot.discord.cogs.admin")
         await self.run_blocking(self.service.warm)  # model, index and parser loaded before the first event
+        self.in_background(self._prune_records())
         # Millions of long-lived objects (torch, spaCy) would make each full garbage collection
         # pause the event loop for ~250 ms; freezing them leaves collections only new objects.
         gc.collect()
@@ -73,12 +128,42 @@ class QABot(commands.Bot):
             await self.tree.sync()
         log.info("commands synced to %s", guild_ids or "all guilds (global)")
 
+    async def _prune_records(self) -> None:
+        """Delete answers and feedback past records.retention_days, at start and every six hours."""
+        while not self.is_closed():
+            try:
+                gone = await self.run_blocking(self.records.prune, self.settings.records.retention_days)
+                if gone:
+                    log.info("pruned %d old record(s)", gone)
+            except Exception:  # noqa: BLE001 - pruning must never stop the bot
+                log.warning("pruning records failed", exc_info=True)
+            await asyncio.sleep(PRUNE_EVERY_SECONDS)
+
+    async def on_ready(self) -> None:
+        for guild in list(self.guilds):
+            await self._leave_if_not_allowed(guild)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self._leave_if_not_allowed(guild)
+
+    async def _leave_if_not_allowed(self, guild: discord.Guild) -> None:
+        if self.refusal_for(guild.id) is None:
+            return
+        log.warning("leaving server %s: not in discord.allowed_guild_ids", guild.id)
+        try:
+            await guild.leave()
+        except discord.HTTPException:
+            log.warning("could not leave server %s", guild.id, exc_info=True)
+
     async def on_message(self, message: discord.Message) -> None:
         """Mentions are handled by the ask cog; there are no prefix commands to process."""
 
     async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
         await super().close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.build_executor.shutdown(wait=False, cancel_futures=True)
 
     def is_moderator(self, interaction: discord.Interaction) -> bool:
         """Manage Server, or one of the configured moderator roles. Checked here, not only by Discord."""
@@ -94,7 +179,9 @@ class QABot(commands.Bot):
         """The one fallback handler: full traceback to the log, one short ephemeral line to the user."""
         original = getattr(error, "original", error)
         if isinstance(error, NotModerator):
-            message = "Only moderators (Manage Server or a moderator role) can do that."
+            message = "Only moderators of this server (Manage Server or a moderator role) can do that."
+            name = interaction.command.qualified_name if interaction.command else "?"
+            self.audit_later(interaction, name, "", "refused: not a moderator")
         elif isinstance(error, app_commands.NoPrivateMessage):
             message = "This command only works in a server."
         elif isinstance(original, QABotError):

@@ -28,3 +28,36 @@ class Cooldown:
             return self.per - (now - uses[0])
         uses.append(now)
         return None
+
+
+class WorkQueue:
+    """Bounded admission of questions: at most ``total`` waiting or running, ``per_key`` per server.
+
+    Used on the event loop only (no lock needed). A question over either bound gets a polite
+    "busy" at once instead of waiting past Discord's 3-second acknowledgement window.
+    """
+
+    def __init__(self, total: int, per_key: int) -> None:
+        self.total = total
+        self.per_key = per_key
+        self.running = 0
+        self._by_key: dict[int | None, int] = {}
+
+    def enter(self, key: int | None) -> bool:
+        """Take a place for ``key``; False when full (nothing taken)."""
+        if self.total and self.running >= self.total:
+            return False
+        if self.per_key and self._by_key.get(key, 0) >= self.per_key:
+            return False
+        self.running += 1
+        self._by_key[key] = self._by_key.get(key, 0) + 1
+        return True
+
+    def leave(self, key: int | None) -> None:
+        """Give back a place taken by ``enter``."""
+        self.running -= 1
+        left = self._by_key.get(key, 0) - 1
+        if left > 0:
+            self._by_key[key] = left
+        else:
+            self._by_key.pop(key, None)

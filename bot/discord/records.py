@@ -14,21 +14,24 @@ from index.cache import sqlite_session
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, user_id INTEGER, channel_id INTEGER,
-    question TEXT NOT NULL, answer_json TEXT NOT NULL
+    question TEXT NOT NULL, answer_json TEXT NOT NULL, guild_id INTEGER
 );
 CREATE TABLE IF NOT EXISTS feedback (
     answer_id INTEGER NOT NULL REFERENCES answers(id), user_id INTEGER NOT NULL, vote TEXT NOT NULL,
-    question TEXT NOT NULL, answer TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (answer_id, user_id)
+    question TEXT NOT NULL, answer TEXT NOT NULL, at TEXT NOT NULL, guild_id INTEGER,
+    PRIMARY KEY (answer_id, user_id)
 );
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, user_id INTEGER, user_name TEXT,
     guild_id INTEGER, action TEXT NOT NULL, detail TEXT, outcome TEXT NOT NULL
 );
 """
+# Databases made before records carried the server: add the column (old rows keep NULL, the DM space).
+_MIGRATIONS = (("answers", "guild_id", "INTEGER"), ("feedback", "guild_id", "INTEGER"))
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+def _now(offset_seconds: float = 0.0) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + offset_seconds))
 
 
 class Records:
@@ -39,40 +42,63 @@ class Records:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
+            for table, column, kind in _MIGRATIONS:
+                columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in columns:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         return sqlite_session(self.path)
 
-    def save_answer(self, user_id: int | None, channel_id: int | None, question: str, answer: dict[str, Any]) -> int:
+    def save_answer(self, guild_id: int | None, user_id: int | None, channel_id: int | None, question: str,
+                    answer: dict[str, Any]) -> int:
         """Keep an answer so its buttons work later (also after a restart)."""
         with self._db() as db:
             cur = db.execute(
-                "INSERT INTO answers (at, user_id, channel_id, question, answer_json) VALUES (?,?,?,?,?)",
-                (_now(), user_id, channel_id, question, json.dumps(answer, ensure_ascii=False)),
+                "INSERT INTO answers (at, user_id, channel_id, question, answer_json, guild_id) VALUES (?,?,?,?,?,?)",
+                (_now(), user_id, channel_id, question, json.dumps(answer, ensure_ascii=False), guild_id),
             )
             return int(cur.lastrowid or 0)
 
-    def answer(self, answer_id: int) -> dict[str, Any] | None:
+    def answer(self, answer_id: int, guild_id: int | None) -> dict[str, Any] | None:
+        """A stored answer, only to the server (or DM space) it was given in."""
         with self._db() as db:
-            row = db.execute("SELECT answer_json FROM answers WHERE id = ?", (answer_id,)).fetchone()
+            row = db.execute("SELECT answer_json FROM answers WHERE id = ? AND guild_id IS ?",
+                             (answer_id, guild_id)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def save_feedback(self, answer_id: int, user_id: int, vote: str) -> bool:
-        """Store (or change) one user's vote on an answer; False if the answer is unknown."""
-        stored = self.answer(answer_id)
+    def save_feedback(self, answer_id: int, user_id: int, vote: str, guild_id: int | None) -> bool:
+        """Store (or change) one user's vote on an answer; False if the answer is unknown here."""
+        stored = self.answer(answer_id, guild_id)
         if stored is None:
             return False
         with self._db() as db:
             db.execute(
-                "INSERT INTO feedback VALUES (?,?,?,?,?,?) ON CONFLICT(answer_id, user_id) "
+                "INSERT INTO feedback (answer_id, user_id, vote, question, answer, at, guild_id) "
+                "VALUES (?,?,?,?,?,?,?) ON CONFLICT(answer_id, user_id) "
                 "DO UPDATE SET vote = excluded.vote, at = excluded.at",
-                (answer_id, user_id, vote, stored["question"], stored["answer"], _now()),
+                (answer_id, user_id, vote, stored["question"], stored["answer"], _now(), guild_id),
             )
         return True
 
-    def feedback(self) -> list[tuple[int, int, str, str, str]]:
+    def feedback(self, guild_id: int | None) -> list[tuple[int, int, str, str, str]]:
+        """Votes given in one server: (answer id, user id, vote, question, answer)."""
         with self._db() as db:
-            return db.execute("SELECT answer_id, user_id, vote, question, answer FROM feedback").fetchall()
+            return db.execute("SELECT answer_id, user_id, vote, question, answer FROM feedback "
+                              "WHERE guild_id IS ? ORDER BY at", (guild_id,)).fetchall()
+
+    def prune(self, retention_days: int) -> int:
+        """Delete answers and feedback older than ``retention_days`` (0 keeps everything); rows deleted."""
+        if retention_days <= 0:
+            return 0
+        cutoff = _now(-retention_days * 86400)
+        with self._db() as db:
+            gone = db.execute("DELETE FROM feedback WHERE at < ?", (cutoff,)).rowcount
+            gone += db.execute(
+                "DELETE FROM feedback WHERE answer_id IN (SELECT id FROM answers WHERE at < ?)", (cutoff,)
+            ).rowcount
+            gone += db.execute("DELETE FROM answers WHERE at < ?", (cutoff,)).rowcount
+        return gone
 
     def audit(self, user_id: int, user_name: str, guild_id: int | None, action: str, detail: str, outcome: str) -> None:
         """Record a moderator action: who, when, what, and how it ended."""
@@ -82,6 +108,9 @@ class Records:
                 (_now(), user_id, user_name, guild_id, action, detail, outcome[:2000]),
             )
 
-    def audit_log(self) -> list[tuple[str, int, str, str, str]]:
+    def audit_log(self, guild_id: int | None = None) -> list[tuple[str, int, str, str, str]]:
+        """Moderator actions, oldest first (of one server, when given)."""
+        where, args = ("WHERE guild_id = ?", (guild_id,)) if guild_id is not None else ("", ())
         with self._db() as db:
-            return db.execute("SELECT at, user_id, action, detail, outcome FROM audit ORDER BY id").fetchall()
+            return db.execute(f"SELECT at, user_id, action, detail, outcome FROM audit {where} ORDER BY id",
+                              args).fetchall()

@@ -64,13 +64,36 @@ def _passage_with_bold(citation: dict[str, Any], limit: int) -> str:
     return clip(bolded, limit) if bolded else clip(rendered, limit)
 
 
+LOCATION_LIMIT = 200  # the "section · paragraph · chars" line
+LINK_LIMIT = 512  # a longer link is dropped rather than cut (a cut link is a broken link)
+LINK_LABEL = "Open at the cited sentence"
+
+
 def _where(citation: dict[str, Any]) -> str:
     parts = []
     if citation.get("section"):
-        parts.append(safe(citation["section"]))
+        parts.append(clip(safe(citation["section"]), LOCATION_LIMIT // 2))
     parts.append(f"paragraph {citation['paragraph']}")
     parts.append(f"chars {citation['start']}–{citation['end']}")
-    return " · ".join(parts)
+    return clip(" · ".join(parts), LOCATION_LIMIT)
+
+
+def _link(citation: dict[str, Any]) -> str:
+    """The markdown link line, or "" when there is none or it is too long to fit whole."""
+    url = (citation.get("link") or "").replace("(", "%28").replace(")", "%29")
+    if not url or len(url) > LINK_LIMIT or any(ch.isspace() or ch in "<>[]" for ch in url):
+        return ""
+    return f"\n[{LINK_LABEL}]({url})"
+
+
+def _field_value(citation: dict[str, Any], limit: int = FIELD_LIMIT) -> str:
+    """Location, passage (cited sentences bold) and link, within ``limit``; the link goes first if needed."""
+    head = _where(citation)
+    link = _link(citation)
+    if limit - len(head) - len(link) - 1 < 80:
+        link = ""
+    room = max(1, limit - len(head) - len(link) - 1)
+    return clip(f"{head}\n{_passage_with_bold(citation, room)}{link}", limit)
 
 
 def answer_embed(answer: dict[str, Any], sources_searched: int) -> discord.Embed:
@@ -84,21 +107,20 @@ def answer_embed(answer: dict[str, Any], sources_searched: int) -> discord.Embed
         if citations:
             note = "\n\nClosest passages (not an answer):"
             embed.description = clip((embed.description or "") + note, DESCRIPTION_LIMIT)
-    for c in citations[:FIELDS_LIMIT]:
+    shown = citations[:FIELDS_LIMIT]
+    for c in shown:
         prefix = f"[{c['n']}] " if found else "• "
         name = clip(prefix + safe(c["title"]), FIELD_NAME_LIMIT)
-        head = _where(c)
-        link = f"\n[Open at the cited sentence]({c['link']})" if c.get("link") else ""
-        room = FIELD_LIMIT - len(head) - len(link) - 1
-        embed.add_field(name=name, value=f"{head}\n{_passage_with_bold(c, room)}{link}", inline=False)
+        embed.add_field(name=name, value=_field_value(c), inline=False)
     ms = answer.get("timings_ms", {}).get("total", 0.0)
     embed.set_footer(text=clip(f"Searched {sources_searched} source(s) · {ms:.0f} ms", FOOTER_LIMIT))
-    _fit_total(embed)
+    _fit_total(embed, shown)
+    check_limits(embed)
     return embed
 
 
-def _fit_total(embed: discord.Embed) -> None:
-    """Shrink field texts (longest first) until the whole embed is within 6000 characters."""
+def _fit_total(embed: discord.Embed, citations: list[dict[str, Any]]) -> None:
+    """Rebuild field texts smaller (longest first) until the whole embed is within 6000 characters."""
     while len(embed) > TOTAL_LIMIT:
         fields = embed.fields
         if not fields:
@@ -107,12 +129,32 @@ def _fit_total(embed: discord.Embed) -> None:
             break
         i = max(range(len(fields)), key=lambda k: len(fields[k].value or ""))
         value = fields[i].value or ""
-        excess = len(embed) - TOTAL_LIMIT
-        new_len = max(20, len(value) - excess)
+        new_len = max(20, len(value) - (len(embed) - TOTAL_LIMIT))
         if new_len >= len(value):
             embed.remove_field(len(fields) - 1)
             continue
-        embed.set_field_at(i, name=fields[i].name, value=clip(value, new_len), inline=False)
+        embed.set_field_at(i, name=fields[i].name, value=_field_value(citations[i], new_len), inline=False)
+
+
+def check_limits(embed: discord.Embed) -> None:
+    """Every limit Discord enforces on an embed, checked after fitting: a bug here fails loudly in
+    tests instead of as a 400 from Discord in a server."""
+    problems = []
+    if len(embed) > TOTAL_LIMIT:
+        problems.append(f"total {len(embed)}")
+    if len(embed.description or "") > DESCRIPTION_LIMIT:
+        problems.append("description")
+    if len(embed.title or "") > FIELD_NAME_LIMIT:
+        problems.append("title")
+    if len(embed.fields) > FIELDS_LIMIT:
+        problems.append("field count")
+    for f in embed.fields:
+        if not f.name or not f.value or len(f.name) > FIELD_NAME_LIMIT or len(f.value) > FIELD_LIMIT:
+            problems.append(f"field {f.name!r}")
+    if len(embed.footer.text or "") > FOOTER_LIMIT:
+        problems.append("footer")
+    if problems:
+        raise ValueError(f"embed breaks Discord's limits: {', '.join(problems)}")
 
 
 STATUS_NOTES = {
@@ -131,17 +173,23 @@ def passages_embed(answer: dict[str, Any], statuses: list[str] | None = None) ->
     for i, c in enumerate(citations):
         note = STATUS_NOTES.get((statuses or [])[i] if statuses and i < len(statuses) else "", "")
         note = f"\n*{note}*" if note else ""
-        parts.append(f"**[{c['n']}] {safe(c['title'])}** — {_where(c)}{note}\n{_passage_with_bold(c, 1500)}")
+        parts.append(f"**[{c['n']}] {clip(safe(c['title']), 200)}** — {_where(c)}{note}\n{_passage_with_bold(c, 1500)}")
     embed.description = clip("\n\n".join(parts) or "No passages.", DESCRIPTION_LIMIT)
+    check_limits(embed)
     return embed
 
 
-def sources_embed(rows: list[Any]) -> discord.Embed:
-    """The indexed sources, one line each."""
+def sources_embed(rows: list[Any], details: bool = False) -> discord.Embed:
+    """The indexed sources, one line each; why a source failed only for moderators (``details``):
+    an error can name internal hosts or paths."""
     embed = discord.Embed(title="Indexed sources", colour=discord.Colour.blue())
     lines = []
     for row in rows:
-        status = "" if row.status == "ok" else f" — ⚠ {safe(row.status)}: {safe(row.last_error or '')}"
-        lines.append(f"`{row.id}` · {safe(row.title)} · {row.chunks} passages · {row.indexed_at}{status}")
+        status = ""
+        if row.status != "ok":
+            why = f": {clip(safe(row.last_error or ''), 300)}" if details else ""
+            status = f" — ⚠ {safe(row.status)}{why}"
+        lines.append(f"`{row.id}` · {clip(safe(row.title), 200)} · {row.chunks} passages · {row.indexed_at}{status}")
     embed.description = clip("\n".join(lines) or "No sources are indexed.", DESCRIPTION_LIMIT)
+    check_limits(embed)
     return embed

@@ -16,7 +16,7 @@ from discord.ext import commands
 from bot.discord.client import NotModerator
 from bot.discord.render import clip, error_text, safe, sources_embed
 from bot.service import ChangeReport
-from index.errors import BusyError, QABotError
+from index.errors import BusyError, QABotError, SourceError
 from index.sources import SUPPORTED_SUFFIXES, source_from_bytes
 
 if TYPE_CHECKING:
@@ -34,10 +34,7 @@ def moderator_only() -> Any:
         bot: QABot = interaction.client  # type: ignore[assignment]
         if bot.is_moderator(interaction):
             return True
-        name = interaction.command.qualified_name if interaction.command else "?"
-        await bot.run_blocking(bot.records.audit, interaction.user.id, str(interaction.user), interaction.guild_id,
-                               name, "", "refused: not a moderator")
-        raise NotModerator()
+        raise NotModerator()  # the error handler replies first, then audits
 
     return app_commands.check(predicate)
 
@@ -50,48 +47,51 @@ class AdminCog(commands.Cog):
 
     def __init__(self, bot: QABot) -> None:
         self.bot = bot
-        self.busy = asyncio.Lock()  # one change at a time in this process; the file lock covers others
+        # one change at a time per server in this process; the file lock covers other processes
+        self.busy: dict[int | None, asyncio.Lock] = {}
 
     @app_commands.command(name="sources", description="List the indexed sources")
     async def sources(self, interaction: discord.Interaction) -> None:
-        """The indexed sources (title, passages, indexed at)."""
+        """This server's sources (title, passages, indexed at); failure details for moderators only."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        rows = await self.bot.run_blocking(self.bot.service.list_sources)
-        await interaction.followup.send(embed=sources_embed(rows), ephemeral=True, allowed_mentions=NO_PINGS)
+        space = self.bot.space(interaction.guild_id)
+        rows = await self.bot.run_blocking(space.list_sources)
+        embed = sources_embed(rows, details=self.bot.is_moderator(interaction))
+        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
     async def _change(self, interaction: discord.Interaction, action: str, detail: str,
-                      work: Callable[[Callable[[int], None], Callable[[int], None]], ChangeReport]) -> None:
-        """Defer, run one change off the loop with progress shown by editing the reply, audit the outcome."""
-        if self.busy.locked():
-            await interaction.response.send_message("A reindex is already running; try again when it has finished.",
-                                                    ephemeral=True)
-            await self._audit(interaction, action, detail, "refused: already running")
+                      work: Callable[[Callable[[int], None], Callable[[int], None]], ChangeReport],
+                      before: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Acknowledge, run one change in the build thread with progress shown by editing the reply,
+        and audit the outcome, whatever it was."""
+        lock = self.busy.setdefault(interaction.guild_id, asyncio.Lock())
+        if lock.locked():
+            await interaction.response.send_message("A change to this server's sources is already running; "
+                                                    "try again when it has finished.", ephemeral=True)
+            self.bot.audit_later(interaction, action, detail, "refused: already running")
             return
-        async with self.busy:
+        outcome = "error: unexpected (see the log)"
+        async with lock:
             await interaction.response.defer(thinking=True)
             edit = _progress_editor(interaction, asyncio.get_running_loop(), action)
             try:
-                report = await self.bot.run_blocking(work, edit.step, edit.total)
+                if before is not None:
+                    await before()
+                report = await self.bot.run_build(work, edit.step, edit.total)
+                summary = report.summary()
+                outcome = "ok: " + summary.replace("\n", "; ")
+                reply = clip(f"**{action}** done.\n{safe(summary)}", 2000)
             except BusyError as exc:
-                edit.done = True
-                await interaction.edit_original_response(content=str(exc), allowed_mentions=NO_PINGS)
-                await self._audit(interaction, action, detail, "refused: already running")
-                return
+                outcome = "refused: already running"
+                reply = str(exc)
             except QABotError as exc:
+                outcome = f"failed: {exc}"
+                reply = clip(f"{action} failed: {safe(error_text(exc))}", 2000)
+            finally:
                 edit.done = True
-                failed = clip(f"{action} failed: {safe(error_text(exc))}", 2000)
-                await interaction.edit_original_response(content=failed, allowed_mentions=NO_PINGS)
-                await self._audit(interaction, action, detail, f"failed: {exc}")
-                return
-            edit.done = True
-            summary = report.summary()
-            await interaction.edit_original_response(content=clip(f"**{action}** done.\n{safe(summary)}", 2000),
-                                                     allowed_mentions=NO_PINGS)
-            await self._audit(interaction, action, detail, "ok: " + summary.replace("\n", "; "))
-
-    async def _audit(self, interaction: discord.Interaction, action: str, detail: str, outcome: str) -> None:
-        await self.bot.run_blocking(self.bot.records.audit, interaction.user.id, str(interaction.user),
-                                    interaction.guild_id, action, detail, outcome)
+                await self.bot.run_blocking(self.bot.records.audit, interaction.user.id, str(interaction.user),
+                                            interaction.guild_id, action, detail, outcome)
+            await interaction.edit_original_response(content=reply, allowed_mentions=NO_PINGS)
 
     @source.command(name="add", description="Add a source from a URL or an attached .txt/.md/.html file")
     @app_commands.describe(url="An http(s) link to an article", attachment="A .txt, .md or .html file")
@@ -102,7 +102,8 @@ class AdminCog(commands.Cog):
         if (url is None) == (attachment is None):
             await interaction.response.send_message("Give either a url or an attachment.", ephemeral=True)
             return
-        service = self.bot.service
+        service = self.bot.space(interaction.guild_id)
+        before = None
         if attachment is not None:
             suffix = PurePath(attachment.filename).suffix.lower()
             if suffix not in SUPPORTED_SUFFIXES:
@@ -112,9 +113,18 @@ class AdminCog(commands.Cog):
             if attachment.size > service.settings.fetch.max_bytes:
                 await interaction.response.send_message("That file is too large.", ephemeral=True)
                 return
-            data = await attachment.read()
             location = f"discord:{interaction.guild_id}/{attachment.filename}"
             detail = f"attachment {attachment.filename}"
+            data = b""
+
+            async def download() -> None:  # after the acknowledgement: a slow download cannot expire it
+                nonlocal data
+                try:
+                    data = await attachment.read()
+                except discord.HTTPException as exc:
+                    raise SourceError(f"The attachment could not be downloaded ({exc.status}).") from None
+
+            before = download
 
             def load() -> list:  # type: ignore[type-arg]
                 return [source_from_bytes(data, attachment.filename, kind="attachment", location=location)]
@@ -128,21 +138,29 @@ class AdminCog(commands.Cog):
         added_by = f"{interaction.user} ({interaction.user.id})"
         await self._change(interaction, "Add source", detail,
                            lambda step, total: service.add_sources(load(), added_by=added_by,
-                                                                   progress=step, on_total=total))
+                                                                   progress=step, on_total=total), before)
 
     @source.command(name="remove", description="Remove an indexed source")
     @app_commands.describe(id="The source id (see /sources)")
     @moderator_only()
     async def remove(self, interaction: discord.Interaction, id: str) -> None:  # noqa: A002
         """Remove a source; answers stop using it as soon as the new index is live."""
+        service = self.bot.space(interaction.guild_id)
         await self._change(interaction, "Remove source", f"id {id}",
-                           lambda step, total: self.bot.service.remove_source(id))
+                           lambda step, total: service.remove_source(id))
 
     @remove.autocomplete("id")
     async def remove_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        rows = await self.bot.run_blocking(self.bot.service.list_sources)
+        """This server's source ids, for moderators only, answered from memory (no disk, no wait)."""
+        if not self.bot.is_moderator(interaction):
+            return []  # checks do not run for autocomplete: without this anyone could list ids
+        space = self.bot.space(interaction.guild_id)
+        rows = space.loaded_sources()
+        if rows is None:  # this server's index is not in memory: load it for the next keystroke
+            self.bot.in_background(self.bot.run_blocking(space.loaded))
+            return []
         low = current.lower()
         return [app_commands.Choice(name=clip(f"{r.id} · {r.title}", 100), value=r.id)
                 for r in rows if low in r.id.lower() or low in r.title.lower()][:25]
@@ -152,23 +170,24 @@ class AdminCog(commands.Cog):
     @app_commands.default_permissions(manage_guild=True)
     @moderator_only()
     async def reindex(self, interaction: discord.Interaction) -> None:
-        """Re-read all sources; unchanged text is reused, questions keep being answered meanwhile."""
+        """Re-read this server's sources; unchanged text is reused, questions keep being answered meanwhile."""
+        service = self.bot.space(interaction.guild_id)
         await self._change(interaction, "Reindex", "all sources",
-                           lambda step, total: self.bot.service.reindex(progress=step, on_total=total))
-
+                           lambda step, total: service.reindex(progress=step, on_total=total))
 
     @app_commands.command(name="feedback", description="Feedback on answers so far (moderators, private)")
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     @moderator_only()
     async def feedback(self, interaction: discord.Interaction) -> None:
-        """Counts of 👍/👎 and the latest questions that got a 👎, shown only to the moderator."""
-        rows = await self.bot.run_blocking(self.bot.records.feedback)
+        """Counts of 👍/👎 in this server and its latest questions that got a 👎, shown only to the moderator."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        rows = await self.bot.run_blocking(self.bot.records.feedback, interaction.guild_id)
         up = sum(1 for r in rows if r[2] == "up")
         down = [r for r in rows if r[2] == "down"]
         lines = [f"👍 {up} · 👎 {len(down)}"]
         lines += [f"👎 {safe(clip(r[3], 150))}" for r in down[-5:]]
-        await interaction.response.send_message("\n".join(lines), ephemeral=True, allowed_mentions=NO_PINGS)
+        await interaction.followup.send("\n".join(lines), ephemeral=True, allowed_mentions=NO_PINGS)
 
 
 class _ProgressEditor:

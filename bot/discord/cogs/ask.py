@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord.client import BUSY
 from bot.discord.render import answer_embed, error_text, passages_embed
 from index.errors import QABotError
 
@@ -16,6 +18,8 @@ if TYPE_CHECKING:
     from bot.discord.client import QABot
 
 NO_PINGS = discord.AllowedMentions.none()
+GONE = "That answer is no longer available."
+log = logging.getLogger("qabot.discord")
 
 
 class PassagesButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qabot:passages:(?P<id>[0-9]+)"):
@@ -33,17 +37,20 @@ class PassagesButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qabot
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         bot: QABot = interaction.client  # type: ignore[assignment]
-        stored = await bot.run_blocking(bot.records.answer, self.answer_id)
-        if stored is None:
-            await interaction.response.send_message("That answer is no longer available.", ephemeral=True)
+        if await _refused(bot, interaction):
             return
-        service = bot.service
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        stored = await bot.run_blocking(bot.records.answer, self.answer_id, interaction.guild_id)
+        if stored is None:
+            await interaction.followup.send(GONE, ephemeral=True)
+            return
+        service = bot.space(interaction.guild_id)
         citations = stored.get("citations") or stored.get("closest", [])
         statuses = await bot.run_blocking(
             lambda: [service.citation_status(c["source_id"], c["start"], c["end"], c["text"]) for c in citations]
         )
-        await interaction.response.send_message(embed=passages_embed(stored, statuses), ephemeral=True,
-                                                allowed_mentions=NO_PINGS)
+        await interaction.followup.send(embed=passages_embed(stored, statuses), ephemeral=True,
+                                        allowed_mentions=NO_PINGS)
 
 
 class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qabot:fb:(?P<vote>up|down):(?P<id>[0-9]+)"):
@@ -62,9 +69,20 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qabot
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         bot: QABot = interaction.client  # type: ignore[assignment]
-        saved = await bot.run_blocking(bot.records.save_feedback, self.answer_id, interaction.user.id, self.vote)
-        text = "Thanks, your feedback was recorded." if saved else "That answer is no longer available."
-        await interaction.response.send_message(text, ephemeral=True)
+        if await _refused(bot, interaction):
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        saved = await bot.run_blocking(bot.records.save_feedback, self.answer_id, interaction.user.id, self.vote,
+                                       interaction.guild_id)
+        await interaction.followup.send("Thanks, your feedback was recorded." if saved else GONE, ephemeral=True)
+
+
+async def _refused(bot: QABot, interaction: discord.Interaction) -> bool:
+    """Buttons do not pass the command tree's check: refuse servers that are not served here too."""
+    refusal = bot.refusal_for(interaction.guild_id)
+    if refusal is not None:
+        await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_PINGS)
+    return refusal is not None
 
 
 def answer_view(answer_id: int, has_passages: bool) -> discord.ui.View:
@@ -96,29 +114,38 @@ class AskCog(commands.Cog):
         return None
 
     async def _answer(
-        self, question: str, user_id: int, channel_id: int | None
+        self, question: str, user_id: int, channel_id: int | None, guild_id: int | None
     ) -> tuple[discord.Embed, discord.ui.View]:
-        answer = await self.bot.run_blocking(self.bot.service.ask, question)
+        space = self.bot.space(guild_id)
+        answer = await self.bot.run_blocking(space.ask, question)
         data: dict[str, Any] = answer.to_json()
-        answer_id = await self.bot.run_blocking(self.bot.records.save_answer, user_id, channel_id, question, data)
-        sources = await self.bot.run_blocking(lambda: len(self.bot.service.loaded().sources))
+        answer_id = await self.bot.run_blocking(self.bot.records.save_answer, guild_id, user_id, channel_id,
+                                                answer.question, data)
+        sources = await self.bot.run_blocking(lambda: len(space.loaded().sources))
         return answer_embed(data, sources), answer_view(answer_id, bool(answer.citations or answer.closest))
 
     @app_commands.command(name="ask", description="Ask a question about the indexed news sources")
     @app_commands.describe(question="What you want to know, e.g. What did Scholz say?")
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
-        """Answer from the sources' own sentences, each cited."""
+        """Answer from this server's sources' own sentences, each cited."""
         refusal = self._refusal(interaction.user.id, question)
         if refusal:
             await interaction.response.send_message(refusal, ephemeral=True, allowed_mentions=NO_PINGS)
             return
-        await interaction.response.defer(thinking=True)
-        embed, view = await self._answer(question, interaction.user.id, interaction.channel_id)
+        guild = interaction.guild_id
+        if not self.bot.work.enter(guild):
+            await interaction.response.send_message(BUSY, ephemeral=True, allowed_mentions=NO_PINGS)
+            return
+        try:
+            await interaction.response.defer(thinking=True)
+            embed, view = await self._answer(question, interaction.user.id, interaction.channel_id, guild)
+        finally:
+            self.bot.work.leave(guild)
         await interaction.followup.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """Answer a question that @mentions the bot, as a reply."""
+        """Answer a question that @mentions the bot, as a reply; any failure gets a short reply too."""
         me = self.bot.user
         if me is None or message.author.bot or not any(u.id == me.id for u in message.mentions):
             return
@@ -127,18 +154,36 @@ class AskCog(commands.Cog):
             return
         if settings.allowed_channel_ids and message.channel.id not in settings.allowed_channel_ids:
             return
-        question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
-        refusal = self._refusal(message.author.id, question)
+        guild = message.guild.id if message.guild else None
+        refusal = self.bot.refusal_for(guild)
+        if refusal is None:
+            question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
+            refusal = self._refusal(message.author.id, question)
+        if refusal is None and not self.bot.work.enter(guild):
+            refusal = BUSY
         if refusal:
-            await message.reply(refusal, mention_author=False, allowed_mentions=NO_PINGS)
+            await self._reply(message, refusal)
             return
         try:
             async with message.channel.typing():
-                embed, view = await self._answer(question, message.author.id, message.channel.id)
+                embed, view = await self._answer(question, message.author.id, message.channel.id, guild)
         except QABotError as exc:
-            await message.reply(error_text(exc), mention_author=False, allowed_mentions=NO_PINGS)
+            await self._reply(message, error_text(exc))
             return
+        except Exception:
+            log.exception("answering a mention failed")
+            await self._reply(message, "Something went wrong on my side; the error has been logged.")
+            return
+        finally:
+            self.bot.work.leave(guild)
         await message.reply(embed=embed, view=view, mention_author=False, allowed_mentions=NO_PINGS)
+
+    @staticmethod
+    async def _reply(message: discord.Message, text: str) -> None:
+        try:
+            await message.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
+        except discord.HTTPException:
+            log.warning("could not reply to a mention", exc_info=True)
 
 
 async def setup(bot: QABot) -> None:
