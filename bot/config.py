@@ -51,8 +51,8 @@ class DiscordSettings:
     max_question_length: int = 500
     allowed_guild_ids: list[int] = field(default_factory=list)
     answer_dms: bool = True
-    max_pending: int = 64
-    max_pending_per_guild: int = 16
+    max_pending: int = 100
+    max_pending_per_guild: int = 40
 
 
 @dataclass(frozen=True)

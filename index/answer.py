@@ -95,10 +95,13 @@ def text_fragment_link(url: str | None, sentence: str) -> str | None:
     url = public_url(url)
     tokens = sentence.split()
     enc = lambda s: quote(s, safe="")  # noqa: E731
-    if len(tokens) <= 8:
+    if len(tokens) <= 8 and len(sentence) <= 60:
         fragment = enc(" ".join(tokens))
-    else:
+    elif len(tokens) > 8:
         fragment = f"{enc(' '.join(tokens[:4]))},{enc(' '.join(tokens[-4:]))}"
+    else:  # long text with few spaces (Chinese, Japanese, Thai): its first and last characters
+        text = " ".join(tokens)
+        fragment = f"{enc(text[:12])},{enc(text[-12:])}"
     return f"{url.split('#')[0]}#:~:text={fragment}"
 
 

@@ -34,7 +34,12 @@ def user(uid: str, name: str, bot: bool = False) -> dict[str, Any]:
 class FakeDiscord:
     """Records every REST call; lets a test dispatch gateway events and wait for replies."""
 
-    def __init__(self) -> None:
+    def __init__(self, guild_ids: list[str] | None = None) -> None:
+        self.guild_ids = guild_ids or [GUILD_ID]
+        self.left: list[str] = []  # guilds the bot left
+        self.files: dict[str, str] = {}  # served as text/html under /files/<name>, for URL sources
+        self.times: dict[str, float] = {}  # interaction id -> when it was dispatched / acknowledged
+        self.acked: dict[str, float] = {}
         self.requests: list[tuple[str, str, Any]] = []
         self.commands: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []  # channel messages and webhook followups/edits
@@ -50,6 +55,7 @@ class FakeDiscord:
     async def start(self) -> None:
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_get("/", self.gateway)
+        app.router.add_get("/files/{name}", self.file)
         app.router.add_route("*", "/api/v10/{tail:.*}", self.rest)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
@@ -62,6 +68,15 @@ class FakeDiscord:
             await self.ws.close()
         if self.runner is not None:
             await self.runner.cleanup()
+
+    async def file(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in self.files:
+            return web.Response(status=404, text="not found")
+        return web.Response(body=self.files[name].encode(), headers={"Content-Type": "text/html; charset=utf-8"})
+
+    def file_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/files/{name}"
 
     @property
     def base(self) -> str:
@@ -100,8 +115,13 @@ class FakeDiscord:
             self.commands = [{**c, "id": str(next(_ids)), "application_id": APP_ID, "version": "1"} for c in body]
             self.changed.set()
             return _json(self.commands)
+        if request.method == "DELETE" and path.startswith("/users/@me/guilds/"):
+            self.left.append(path.rsplit("/", 1)[1])
+            self.changed.set()
+            return web.Response(status=204)
         if path.startswith("/interactions/") and path.endswith("/callback"):
-            self.callbacks.append(body)
+            self.acked.setdefault(path.split("/")[2], asyncio.get_running_loop().time())
+            self.callbacks.append({**body, "interaction_id": path.split("/")[2]})
             self.changed.set()
             return _json({"interaction": {"id": path.split("/")[2], "type": 2}, "resource": {"type": body["type"]}})
         if path.startswith("/webhooks/"):
@@ -119,7 +139,7 @@ class FakeDiscord:
         if path.startswith("/channels/") and path.endswith("/typing"):
             return web.Response(status=204)
         if path.startswith("/channels/") and path.endswith("/messages") and request.method == "POST":
-            self._note({"via": "channel", "body": body})
+            self._note({"via": "channel", "channel": path.split("/")[2], "body": body})
             message = {"id": str(next(_ids)), "channel_id": CHANNEL_ID, "type": 0, "content": body.get("content") or "",
                        "embeds": body.get("embeds", []), "author": user(BOT_ID, "qabot", bot=True),
                        "attachments": [], "mentions": [], "mention_roles": [], "pinned": False,
@@ -141,21 +161,28 @@ class FakeDiscord:
                 await ws.send_json({"op": 11})
             elif data["op"] == 2:
                 await self.dispatch("READY", {
-                    "v": 10, "user": {**user(BOT_ID, "qabot", bot=True)}, "guilds": [{"id": GUILD_ID, "unavailable": True}],
+                    "v": 10, "user": {**user(BOT_ID, "qabot", bot=True)},
+                    "guilds": [{"id": gid, "unavailable": True} for gid in self.guild_ids],
                     "session_id": "s1", "resume_gateway_url": self.gateway_url, "application": {"id": APP_ID, "flags": 0},
                 })
-                await self.dispatch("GUILD_CREATE", self.guild_payload())
+                for gid in self.guild_ids:
+                    await self.dispatch("GUILD_CREATE", self.guild_payload(gid))
                 self.identified.set()
         return ws
 
-    def guild_payload(self) -> dict[str, Any]:
+    @staticmethod
+    def channel_of(guild: str) -> str:
+        return str(int(guild) + 100)  # GUILD_ID's channel is CHANNEL_ID
+
+    def guild_payload(self, guild: str = GUILD_ID) -> dict[str, Any]:
+        channel = self.channel_of(guild)
         return {
-            "id": GUILD_ID, "name": "News Club", "owner_id": "1", "unavailable": False, "member_count": 3,
-            "roles": [{"id": GUILD_ID, "name": "@everyone", "permissions": "104324673", "position": 0, "color": 0,
+            "id": guild, "name": f"Club {guild[-3:]}", "owner_id": "1", "unavailable": False, "member_count": 3,
+            "roles": [{"id": guild, "name": "@everyone", "permissions": "104324673", "position": 0, "color": 0,
                        "hoist": False, "managed": False, "mentionable": False},
                       {"id": MOD_ROLE, "name": "Mods", "permissions": "32", "position": 1, "color": 0, "hoist": False,
                        "managed": False, "mentionable": False}],
-            "channels": [{"id": CHANNEL_ID, "type": 0, "name": "news", "position": 0, "permission_overwrites": []}],
+            "channels": [{"id": channel, "type": 0, "name": "news", "position": 0, "permission_overwrites": []}],
             "members": [{"user": user(BOT_ID, "qabot", bot=True), "roles": [], "flags": 0, "joined_at": "2026-01-01T00:00:00+00:00"}],
             "emojis": [], "stickers": [], "features": [], "threads": [], "presences": [], "voice_states": [],
         }
@@ -172,31 +199,60 @@ class FakeDiscord:
         return {"user": user(uid, name), "roles": roles, "flags": 0, "permissions": perms,
                 "joined_at": "2026-01-01T00:00:00+00:00"}
 
-    async def slash(self, name: str, options: list[dict[str, Any]], uid: str = "42", moderator: bool = False) -> str:
-        """Dispatch a slash-command interaction; returns its id."""
+    async def slash(self, name: str, options: list[dict[str, Any]], uid: str = "42", moderator: bool = False,
+                    guild: str | None = GUILD_ID, kind: int = 2) -> str:
+        """Dispatch a slash-command interaction (kind 4: an autocomplete request) in a guild, or a DM
+        when guild is None; returns its id."""
         command = next(c for c in self.commands if c["name"] == name.split()[0])
         data: dict[str, Any] = {"id": command["id"], "name": command["name"], "type": 1, "options": options}
         if " " in name:
             data["options"] = [{"name": name.split()[1], "type": 1, "options": options}]
         iid = str(next(_ids))
-        await self.dispatch("INTERACTION_CREATE", {
-            "id": iid, "application_id": APP_ID, "type": 2, "token": f"tok-{iid}", "version": 1,
-            "attachment_size_limit": 26214400, "guild_id": GUILD_ID, "channel_id": CHANNEL_ID,
-            "channel": {"id": CHANNEL_ID, "type": 0, "guild_id": GUILD_ID, "name": "news", "position": 0},
-            "member": self.member(uid, f"user{uid}", moderator), "data": data, "locale": "en-US",
-            "guild_locale": "en-US", "entitlements": [], "authorizing_integration_owners": {}, "app_permissions": "0",
-        })
+        payload: dict[str, Any] = {
+            "id": iid, "application_id": APP_ID, "type": kind, "token": f"tok-{iid}", "version": 1,
+            "attachment_size_limit": 26214400, "data": data, "locale": "en-US", "entitlements": [],
+            "authorizing_integration_owners": {}, "app_permissions": "0",
+        }
+        if guild is None:
+            payload.update({"channel_id": "800", "channel": {"id": "800", "type": 1}, "user": user(uid, f"user{uid}")})
+        else:
+            channel = self.channel_of(guild)
+            payload.update({
+                "guild_id": guild, "channel_id": channel, "guild_locale": "en-US",
+                "channel": {"id": channel, "type": 0, "guild_id": guild, "name": "news", "position": 0},
+                "member": self.member(uid, f"user{uid}", moderator),
+            })
+        self.times[iid] = asyncio.get_running_loop().time()
+        await self.dispatch("INTERACTION_CREATE", payload)
         return iid
 
-    async def mention(self, text: str, uid: str = "43") -> None:
+    async def mention(self, text: str, uid: str = "43", guild: str = GUILD_ID) -> None:
+        channel = self.channel_of(guild)
         await self.dispatch("MESSAGE_CREATE", {
-            "id": str(next(_ids)), "channel_id": CHANNEL_ID, "guild_id": GUILD_ID, "type": 0,
+            "id": str(next(_ids)), "channel_id": channel, "guild_id": guild, "type": 0,
             "content": f"<@{BOT_ID}> {text}", "author": user(uid, f"user{uid}"),
             "member": {"roles": [], "flags": 0, "joined_at": "2026-01-01T00:00:00+00:00"},
             "mentions": [user(BOT_ID, "qabot", bot=True)], "mention_roles": [], "mention_everyone": False,
             "attachments": [], "embeds": [], "pinned": False, "tts": False,
             "timestamp": "2026-01-01T00:00:00+00:00", "edited_timestamp": None, "flags": 0, "components": [],
         })
+
+    async def reply_to(self, iid: str, timeout: float = 30.0) -> dict[str, Any]:
+        """The followup or edit that answered interaction ``iid`` (or its direct response)."""
+        def match(item: dict[str, Any]) -> bool:
+            return f"/tok-{iid}" in item["via"] and not item["via"].startswith("DELETE")
+
+        async def direct() -> dict[str, Any]:
+            while True:
+                for item in self.messages:
+                    if match(item):
+                        return item
+                for cb in self.callbacks:
+                    if cb.get("interaction_id") == iid and cb.get("type") in (4, 8):
+                        return {"via": "callback", "body": cb.get("data") or {}}
+                self.changed.clear()
+                await self.changed.wait()
+        return await asyncio.wait_for(direct(), timeout)
 
     async def wait_for(self, predicate: Any, timeout: float = 30.0) -> dict[str, Any]:
         """The first recorded message (followup, edit or channel message) matching predicate."""

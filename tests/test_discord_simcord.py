@@ -316,3 +316,38 @@ async def test_an_outdated_index_tells_users_a_moderator_can_reindex(tmp_path: P
         answer = await alice.slash(channel, "ask", question="Where will the US relocate its embassy?")
         message = answer.followups[0] if answer.followups else answer.response
         assert "Lviv" in message.embeds[0].description
+
+
+async def test_a_full_queue_gets_a_polite_busy_not_a_failed_interaction(world) -> None:  # noqa: ANN001
+    env, guild, channel, _, alice = world
+    bot = env.bot
+    taken = 0
+    while bot.work.enter(guild.id):  # every place for this server is taken by questions in flight
+        taken += 1
+    assert taken == bot.settings.discord.max_pending_per_guild
+    result = await alice.slash(channel, "ask", question="Where is Lviv?")
+    assert result.ephemeral and "answering a lot of questions" in result.response.content
+    await alice.send(channel, f"<@{bot.user.id}> Where is Lviv?")
+    assert "answering a lot of questions" in channel.last_message.content
+    for _ in range(taken):
+        bot.work.leave(guild.id)
+    answered = await alice.slash(channel, "ask", question="Where will the US relocate its embassy?")
+    assert "Lviv" in _reply(answered).embeds[0].description
+
+
+async def test_an_unexpected_error_in_the_mention_path_gets_the_short_reply(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = make_bot(tmp_path)
+    async with simcord.run(bot, settle_timeout=SETTLE) as env:
+        broken = BrokenService(bot.service)
+        bot.spaces.for_guild = lambda guild_id: broken  # type: ignore[method-assign,assignment,return-value]
+        guild = env.create_guild()
+        channel = guild.create_text_channel("news")
+        alice = guild.add_member(env.create_user("alice"))
+        await alice.send(channel, f"<@{bot.user.id}> Where is Lviv?")
+        reply = channel.last_message
+        assert reply.author.id == bot.user.id
+        assert reply.content == "Something went wrong on my side; the error has been logged."
+        assert bot.work.running == 0  # its place in the queue was given back
+    assert any(r.exc_info and "disk on fire" in str(r.exc_info[1]) for r in caplog.records)
