@@ -134,6 +134,8 @@ class QAService:
         # change its sources; then it gets generations of its own, starting from base's sources.
         self.base = base
         self.cache_path = cache_path or index_dir / "cache.sqlite"
+        # Served by base? Known without touching disk once asked, built, or told by Spaces; None: unknown.
+        self.shares_base: bool | None = None
         self._lock = threading.Lock()
         self._answerer: Answerer | None = None
         self._generation: Path | None = None
@@ -216,10 +218,12 @@ class QAService:
         """Write a generation of exactly these entries. The caller holds the build lock."""
         reuse = self._reusable()
         inputs = [self.prepare(e, reuse) for e in entries]
-        return write_generation(
+        manifest = write_generation(
             self.index_dir, inputs, self.embedder, attribution_version=ATTRIBUTION_VERSION,
             progress=progress, on_total=on_total, cache_path=self.cache_path,
         )
+        self.shares_base = False
+        return manifest
 
     def _check_limits(self, sources: list[Source], total: int) -> None:
         """The configured caps: sources per space and bytes per source."""
@@ -374,7 +378,9 @@ class QAService:
 
     def loaded_sources(self) -> list[SourceInfo] | None:
         """The sources of the index already in memory, without touching disk; None if none is loaded."""
-        serving = self._serving()
+        if self.shares_base is None:
+            return None  # never asked yet: which index serves is not known without looking at disk
+        serving = self.base if self.shares_base and self.base is not None else self
         answerer = serving._answerer
         return None if answerer is None else serving._rows(answerer.retriever.index)
 
@@ -383,11 +389,14 @@ class QAService:
         with self._lock:
             self._answerer = None
             self._generation = None
+            self.shares_base = None
 
     def answerer(self) -> Answerer:
         """The Answerer over the live generation; cheap when nothing changed."""
-        if self._serving() is not self:
-            return self._serving().answerer()
+        serving = self._serving()
+        self.shares_base = serving is not self
+        if serving is not self:
+            return serving.answerer()
         generation = current_generation(self.index_dir)
         with self._lock:
             if self._answerer is None or generation != self._generation:

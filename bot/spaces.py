@@ -41,6 +41,10 @@ class Spaces:
         self.root: Path = default.index_dir
         self._lock = threading.Lock()
         self._guilds: OrderedDict[int, QAService] = OrderedDict()
+        # servers with generations of their own, listed once here so that later look-ups (the
+        # autocomplete on the event loop) need no disk
+        guilds = self.root / "guilds"
+        self._owned = {int(p.name) for p in guilds.glob("*") if p.name.isdigit() and (p / "CURRENT").exists()}
 
     @classmethod
     def create(cls, settings: Settings, root: Path, embedder: Embedder | None = None,
@@ -59,10 +63,13 @@ class Spaces:
             if service is None:
                 service = QAService(self.settings, self.guild_dir(guild_id), annotator=self.default.annotator,
                                     base=self.default, cache_path=self.default.cache_path)
+                service.shares_base = guild_id not in self._owned
                 self._guilds[guild_id] = service
             self._guilds.move_to_end(guild_id)
             while len(self._guilds) > max(1, self.settings.guilds.max_loaded):
-                _, evicted = self._guilds.popitem(last=False)
+                gone, evicted = self._guilds.popitem(last=False)
+                if evicted.shares_base is False:
+                    self._owned.add(gone)  # it built generations of its own while loaded
                 evicted.unload()
             return service
 

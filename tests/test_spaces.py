@@ -75,6 +75,7 @@ def test_only_the_most_recently_used_server_indexes_stay_loaded(tmp_path: Path) 
     assert services[1].loaded_sources() is None  # unloaded: memory given back
     assert services[3].loaded_sources() is not None
     again = spaces.for_guild(1)  # comes back from disk with its own sources
+    assert again.loaded_sources() is None  # known to be its own, not the default's, and not loaded
     assert again.ask("What did Mayor Tomas Eriksen say?").found
     assert spaces.loaded_guilds() == [3, 1]
 

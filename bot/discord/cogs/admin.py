@@ -78,6 +78,8 @@ class AdminCog(commands.Cog):
                 if before is not None:
                     await before()
                 report = await self.bot.run_build(work, edit.step, edit.total)
+                # load the new generation now, so the next question and autocomplete find it warm
+                self.bot.in_background(self.bot.run_blocking(self.bot.space(interaction.guild_id).answerer))
                 summary = report.summary()
                 outcome = "ok: " + summary.replace("\n", "; ")
                 reply = clip(f"**{action}** done.\n{safe(summary)}", 2000)
