@@ -206,3 +206,13 @@ def test_guild_option_acts_on_exactly_what_that_server_sees(capsys: pytest.Captu
     assert code == 0 and "unchanged" in out
     code, _, err = run(["ask", "--guild", "-3", "Who?"], capsys)
     assert code == 1 and "not a Discord server id" in err
+
+
+def test_index_with_guild_builds_that_server_only(capsys: pytest.CaptureFixture[str]) -> None:
+    gid = "900000000000000888"
+    code, out, _ = run(["index", "--guild", gid, str(DATA / "harbour.txt")], capsys)
+    assert code == 0 and "Indexed 1 source(s)" in out and f"guilds/{gid}" in out
+    code, out, _ = run(["sources", "--guild", gid], capsys)
+    assert "its own sources" in out and "Russia says ready" not in out
+    code, out, err = run(["ask", "Where will the US relocate its embassy?"], capsys)
+    assert code == 0 and "Lviv" in out  # the default space is built from the configured sources, untouched
