@@ -18,6 +18,8 @@ def _where(c: Citation) -> str:
     parts = [printable(c.title)]
     if c.section:
         parts.append(printable(c.section))
+    if c.page:
+        parts.append(f"p. {c.page}")
     parts.append(f"paragraph {c.paragraph}")
     parts.append(f"chars {c.start}-{c.end}")
     return " · ".join(parts)

@@ -47,6 +47,7 @@ class Citation:
     sentences: list[dict[str, Any]] = field(default_factory=list)  # the cited sentences: start, end, text
     link: str | None = None
     speakers: list[str] = field(default_factory=list)
+    page: int | None = None  # for a PDF: the page the (first) cited sentence is on
 
 
 @dataclass(frozen=True)
@@ -369,7 +370,7 @@ class Answerer:
         chunk = index.chunks[chunk_id]
         entry = index.sources[chunk.source_id]
         text = entry.source.text
-        sentences = [
+        sentences: list[dict[str, Any]] = [
             {"start": h.sentence.start, "end": h.sentence.end, "text": text[h.sentence.start : h.sentence.end]}
             for h in hits
             if self._verified(text, h) and chunk.start <= h.sentence.start < h.sentence.end <= chunk.end
@@ -383,6 +384,7 @@ class Answerer:
             section=chunk.section, paragraph=chunk.paragraph, start=chunk.start, end=chunk.end,
             text=text[chunk.start : chunk.end], score=round(max(h.score for h in hits), 4), sentences=sentences,
             link=text_fragment_link(entry.source.url, str(sentences[0]["text"])), speakers=speakers,
+            page=entry.source.page_at(sentences[0]["start"]),
         )
 
     def _citations(self, hits: list[Hit]) -> tuple[list[Citation], dict[int, int]]:

@@ -23,7 +23,7 @@ from index.errors import SourceError
 from index.sources import source_from_bytes
 from index.types import Source
 
-ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown")
+ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown", "application/pdf")
 MAX_REDIRECTS = 5
 USER_AGENT = "qabot/0.1 (+news citations bot)"
 # IPv6 ranges that carry an IPv4 address inside (IPv4-compatible, NAT64, 6to4): Python counts them

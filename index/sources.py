@@ -10,7 +10,7 @@ from pathlib import Path
 from index.errors import SourceError
 from index.types import Source
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
@@ -116,8 +116,10 @@ def source_from_bytes(
     """Build a Source from raw bytes; the format is chosen by name or content type."""
     if len(data) > MAX_FILE_BYTES:
         raise SourceError(f"{name} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.")
-    raw = decode_bytes(data, name)
     lower = name.lower()
+    if lower.endswith(".pdf") or (content_type or "").startswith("application/pdf") or data.startswith(b"%PDF-"):
+        return _pdf_source(data, name, kind=kind, location=location, url=url, meta=meta)
+    raw = decode_bytes(data, name)
     is_html = lower.endswith((".html", ".htm")) or (content_type or "").startswith(
         ("text/html", "application/xhtml")
     )
@@ -139,6 +141,34 @@ def source_from_bytes(
         url=url,
         publisher=info.get("publisher"),
         date=info.get("date"),
+    )
+
+
+def _pdf_source(data: bytes, name: str, *, kind: str, location: str, url: str | None,
+                meta: dict[str, str | None] | None) -> Source:
+    """A PDF's text, pages separated by a blank line, with where each page starts."""
+    from index.pdf import pdf_pages
+
+    page_texts, title = pdf_pages(data, name)
+    parts: list[str] = []
+    starts: list[int] = []
+    offset = 0
+    for page in page_texts:
+        page = "\n".join(line.rstrip() for line in clean_text(page).split("\n")).strip("\n")
+        starts.append(offset)
+        if page:
+            parts.append(page)
+            offset += len(page) + 2
+    text = "\n\n".join(parts) + "\n"
+    starts = [min(s, len(text) - 1) for s in starts]
+    if normalize_text(text) != text:  # pragma: no cover - the pieces are normalised already
+        raise SourceError(f"{name}: the PDF text could not be laid out consistently.")
+    info = {k: v for k, v in (meta or {}).items() if v}
+    stem = Path(name).stem if not url else name
+    return Source(
+        id=source_id_for(location, title or stem or name), kind=kind, location=location,
+        title=clean_text(title or "").strip() or first_line_title(text), text=text, content_hash=content_hash(text),
+        url=url, publisher=info.get("publisher"), date=info.get("date"), pages=tuple(starts),
     )
 
 
@@ -173,7 +203,7 @@ def expand_paths(paths: list[Path]) -> list[Path]:
                 p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
             )
             if not inside:
-                raise SourceError(f"{path} holds no .txt, .md or .html files.")
+                raise SourceError(f"{path} holds no .txt, .md, .html or .pdf files.")
             found.extend(inside)
         elif path.exists():
             found.append(path)

@@ -40,7 +40,12 @@ CREATE TABLE sources (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, location TEXT NOT NULL, title TEXT NOT NULL,
     url TEXT, publisher TEXT, date TEXT, content_hash TEXT NOT NULL, text TEXT NOT NULL,
     added_by TEXT, added_at TEXT NOT NULL, indexed_at TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'ok', last_error TEXT, previous_text TEXT
+    status TEXT NOT NULL DEFAULT 'ok', last_error TEXT, previous_text TEXT,
+    feed TEXT, pages TEXT, etag TEXT, last_modified TEXT
+);
+CREATE TABLE feeds (
+    url TEXT PRIMARY KEY, id TEXT NOT NULL, title TEXT NOT NULL, etag TEXT, last_modified TEXT,
+    refreshed_at TEXT, status TEXT NOT NULL DEFAULT 'ok', last_error TEXT, added_by TEXT, added_at TEXT NOT NULL
 );
 CREATE TABLE chunks (
     id INTEGER PRIMARY KEY, source_id TEXT NOT NULL REFERENCES sources(id),
@@ -86,6 +91,24 @@ class SourceEntry:
     status: str = "ok"
     last_error: str | None = None
     previous_text: str | None = None
+    etag: str | None = None  # HTTP validators of the last fetch, for conditional requests
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """An RSS/Atom feed a space follows; its items are sources with ``feed`` set to its URL."""
+
+    url: str
+    id: str
+    title: str
+    etag: str | None = None
+    last_modified: str | None = None
+    refreshed_at: str | None = None
+    status: str = "ok"
+    last_error: str | None = None
+    added_by: str | None = None
+    added_at: str = field(default_factory=_now)
 
 
 @dataclass(frozen=True)
@@ -161,6 +184,7 @@ def write_generation(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     cache_path: Path | None = None,
+    feeds: list[FeedEntry] | None = None,
 ) -> dict[str, object]:
     """Write a complete new generation and make it current. Caller holds build_lock.
 
@@ -168,6 +192,7 @@ def write_generation(
     """
     import faiss
 
+    feeds = feeds or []
     index_dir.mkdir(parents=True, exist_ok=True)
     gen = index_dir / f"gen-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
     tmp = gen.with_name(gen.name + ".partial")
@@ -181,10 +206,11 @@ def write_generation(
         for item in inputs:
             entry, src = item.entry, item.entry.source
             db.execute(
-                "INSERT INTO sources VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO sources ({', '.join(_SOURCE_COLUMNS)}) VALUES ({','.join('?' * len(_SOURCE_COLUMNS))})",
                 (src.id, src.kind, src.location, src.title, src.url, src.publisher, src.date,
                  src.content_hash, src.text, entry.added_by, entry.added_at, now,
-                 entry.status, entry.last_error, entry.previous_text),
+                 entry.status, entry.last_error, entry.previous_text, src.feed,
+                 json.dumps(list(src.pages)) if src.pages else None, entry.etag, entry.last_modified),
             )
             for chunk in item.chunks:
                 chunk_id += 1
@@ -200,6 +226,12 @@ def write_generation(
                          json.dumps([list(e) for e in sent.entities]), text_digest(sent.text)),
                     )
                     texts.append(embedding_text(sent.text, sent.speakers))
+        for feed in feeds:
+            db.execute(
+                "INSERT INTO feeds VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (feed.url, feed.id, feed.title, feed.etag, feed.last_modified, feed.refreshed_at, feed.status,
+                 feed.last_error, feed.added_by, feed.added_at),
+            )
         db.commit()
         db.close()
         if on_total:
@@ -217,7 +249,7 @@ def write_generation(
             "metric": "inner_product",
             "chunker_version": CHUNKER_VERSION,
             "attribution_version": attribution_version,
-            "counts": {"sources": len(inputs), "chunks": chunk_id, "sentences": len(texts)},
+            "counts": {"sources": len(inputs), "chunks": chunk_id, "sentences": len(texts), "feeds": len(feeds)},
             "embedded": computed,
             "built_at": now,
             "files": {name: _sha256(tmp / name) for name in ("index.faiss", "meta.sqlite")},
@@ -308,14 +340,8 @@ class LoadedIndex:
             raise IndexMismatchError(f"The index at {path} is inconsistent. {rebuild}")
 
     def _load_rows(self, db: sqlite3.Connection) -> None:
-        self.sources: dict[str, SourceEntry] = {}
-        for row in db.execute(
-            "SELECT id, kind, location, title, url, publisher, date, content_hash, text, added_by, "
-            "added_at, indexed_at, status, last_error, previous_text FROM sources ORDER BY added_at, id"
-        ):
-            src = Source(id=row[0], kind=row[1], location=row[2], title=row[3], url=row[4],
-                         publisher=row[5], date=row[6], content_hash=row[7], text=row[8])
-            self.sources[src.id] = SourceEntry(src, row[9], row[10], row[11], row[12], row[13], row[14])
+        self.sources: dict[str, SourceEntry] = {e.source.id: e for e in _source_rows(db)}
+        self.feeds: dict[str, FeedEntry] = _feed_rows(db)
         self.chunks: dict[int, ChunkRecord] = {}
         for cid, sid, section, paragraph, start, end, role in db.execute(
             'SELECT id, source_id, section, paragraph, start, "end", role FROM chunks'
@@ -362,23 +388,44 @@ def open_index(index_dir: Path, expected_model: str, attribution_version: str) -
     return LoadedIndex(gen, expected_model, attribution_version)
 
 
-def _read_entries(db_path: Path) -> list[SourceEntry]:
+_SOURCE_COLUMNS = ("id", "kind", "location", "title", "url", "publisher", "date", "content_hash", "text",
+                   "added_by", "added_at", "indexed_at", "status", "last_error", "previous_text",
+                   "feed", "pages", "etag", "last_modified")
+
+
+def _source_rows(db: sqlite3.Connection) -> list[SourceEntry]:
+    """Every source row; columns added since (feeds, pages, validators) read as empty when absent."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(sources)")}
+    columns = ", ".join(c if c in present else f"NULL AS {c}" for c in _SOURCE_COLUMNS)
+    entries = []
+    for row in db.execute(f"SELECT {columns} FROM sources ORDER BY added_at, id"):
+        src = Source(id=row[0], kind=row[1], location=row[2], title=row[3], url=row[4], publisher=row[5],
+                     date=row[6], content_hash=row[7], text=row[8], feed=row[15],
+                     pages=tuple(json.loads(row[16])) if row[16] else ())
+        entries.append(SourceEntry(src, row[9], row[10], row[11], row[12], row[13], row[14], row[17], row[18]))
+    return entries
+
+
+def _feed_rows(db: sqlite3.Connection) -> dict[str, FeedEntry]:
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feeds'").fetchone():
+        return {}  # a generation from before feeds
+    return {row[0]: FeedEntry(*row) for row in db.execute(
+        "SELECT url, id, title, etag, last_modified, refreshed_at, status, last_error, added_by, added_at "
+        "FROM feeds ORDER BY added_at, url")}
+
+
+def _read_entries(db_path: Path) -> tuple[list[SourceEntry], list[FeedEntry]]:
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        rows = db.execute(
-            "SELECT id, kind, location, title, url, publisher, date, content_hash, text, added_by, "
-            "added_at, indexed_at, status, last_error, previous_text FROM sources ORDER BY added_at, id"
-        ).fetchall()
+        entries = _source_rows(db)
+        feeds = list(_feed_rows(db).values())
     finally:
         db.close()
-    entries = []
-    for row in rows:
-        src = Source(id=row[0], kind=row[1], location=row[2], title=row[3], url=row[4],
-                     publisher=row[5], date=row[6], content_hash=row[7], text=row[8])
+    for entry in entries:
+        src = entry.source
         if hashlib.sha256(src.text.encode("utf-8")).hexdigest() != src.content_hash:
             raise sqlite3.DatabaseError(f"source {src.id} text does not match its hash")
-        entries.append(SourceEntry(src, row[9], row[10], row[11], row[12], row[13], row[14]))
-    return entries
+    return entries, feeds
 
 
 def recover_entries(index_dir: Path) -> tuple[list[SourceEntry], str] | None:
@@ -392,10 +439,15 @@ def recover_entries(index_dir: Path) -> tuple[list[SourceEntry], str] | None:
                   key=lambda p: p.name, reverse=True)
     gens.sort(key=lambda p: p != live)  # the live generation first, then newest to oldest
     for gen in gens:
-        try:
-            entries = _read_entries(gen / "meta.sqlite")
-        except (sqlite3.DatabaseError, OSError, UnicodeDecodeError):
-            continue
-        if entries:
-            return entries, f"the sources stored in {gen.name}"
+        found = recover_feeds_and_entries(gen)
+        if found and found[0]:
+            return found[0], f"the sources stored in {gen.name}"
     return None
+
+
+def recover_feeds_and_entries(gen: Path) -> tuple[list[SourceEntry], list[FeedEntry]] | None:
+    """A generation's sources and feeds, read from its database alone; None if unreadable."""
+    try:
+        return _read_entries(gen / "meta.sqlite")
+    except (sqlite3.DatabaseError, OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None

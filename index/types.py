@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 # Roles a block of a news page can play. Only "body" and "standfirst" text may answer.
@@ -13,7 +14,7 @@ class Source:
     """A document as stored: ``text`` is what every offset points into."""
 
     id: str
-    kind: str  # file | url | attachment | bundled
+    kind: str  # file | url | attachment | bundled | feed (an item of an RSS/Atom feed)
     location: str
     title: str
     text: str
@@ -21,6 +22,14 @@ class Source:
     url: str | None = None
     publisher: str | None = None
     date: str | None = None
+    feed: str | None = None  # the feed's URL, for an item of a feed
+    pages: tuple[int, ...] = ()  # for a PDF: where each page starts in ``text`` (page 1 at pages[0])
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding character ``offset`` (None when the source has no pages)."""
+        if not self.pages:
+            return None
+        return max(1, bisect.bisect_right(self.pages, offset))
 
 
 @dataclass(frozen=True)

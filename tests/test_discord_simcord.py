@@ -351,3 +351,17 @@ async def test_an_unexpected_error_in_the_mention_path_gets_the_short_reply(
         assert reply.content == "Something went wrong on my side; the error has been logged."
         assert bot.work.running == 0  # its place in the queue was given back
     assert any(r.exc_info and "disk on fire" in str(r.exc_info[1]) for r in caplog.records)
+
+
+async def test_a_pdf_attachment_is_indexed_and_cited_with_its_page(world, tmp_path: Path) -> None:  # noqa: ANN001
+    from tests.pdfs import make_pdf
+    from tests.test_pdf import PAGES
+
+    env, _, channel, mod, alice = world
+    data = make_pdf(tmp_path / "report.pdf", PAGES, title="Harbour Board Annual Report 2026").read_bytes()
+    added = await mod.slash(channel, "source add", attachment=("report.pdf", data))
+    assert "added" in added.response.content
+    result = await alice.slash(channel, "ask", question="What did Ingrid Solberg say about flood barriers?")
+    field = _reply(result).embeds[0].fields[0]
+    assert field.name.startswith("[1] Harbour Board Annual Report 2026")
+    assert field.value.startswith("p. 2 · paragraph")

@@ -45,7 +45,8 @@ def test_html_is_extracted_with_title_and_headings(tmp_path: Path) -> None:
         ("blank.txt", b"   \n\n  ", "is empty"),
         ("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary"),
         ("latin1.txt", "Caf\u00e9 cr\u00e8me".encode("latin-1"), "not UTF-8"),
-        ("notes.pdf", b"%PDF-1.4", "not a supported file type"),
+        ("notes.pdf", b"%PDF-1.4", "not a readable PDF"),
+        ("notes.docx", b"PK\x03\x04", "not a supported file type"),
         ("dots.txt", b"... --- ...", "no words"),
     ],
 )

@@ -73,6 +73,8 @@ def _where(citation: dict[str, Any]) -> str:
     parts = []
     if citation.get("section"):
         parts.append(clip(safe(citation["section"]), LOCATION_LIMIT // 2))
+    if citation.get("page"):
+        parts.append(f"p. {citation['page']}")
     parts.append(f"paragraph {citation['paragraph']}")
     parts.append(f"chars {citation['start']}–{citation['end']}")
     return clip(" · ".join(parts), LOCATION_LIMIT)

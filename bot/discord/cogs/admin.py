@@ -95,8 +95,9 @@ class AdminCog(commands.Cog):
                                             interaction.guild_id, action, detail, outcome)
             await interaction.edit_original_response(content=reply, allowed_mentions=NO_PINGS)
 
-    @source.command(name="add", description="Add a source from a URL or an attached .txt/.md/.html file")
-    @app_commands.describe(url="An http(s) link to an article", attachment="A .txt, .md or .html file")
+    @source.command(name="add",
+                    description="Add a source: a URL (article or RSS/Atom feed) or a .txt/.md/.html/.pdf file")
+    @app_commands.describe(url="An http(s) link to an article", attachment="A .txt, .md, .html or .pdf file")
     @moderator_only()
     async def add(self, interaction: discord.Interaction, url: str | None = None,
                   attachment: discord.Attachment | None = None) -> None:
@@ -110,7 +111,7 @@ class AdminCog(commands.Cog):
             suffix = PurePath(attachment.filename).suffix.lower()
             if suffix not in SUPPORTED_SUFFIXES:
                 await interaction.response.send_message(
-                    f"{safe(attachment.filename)} is not a .txt, .md or .html file.", ephemeral=True)
+                    f"{safe(attachment.filename)} is not a .txt, .md, .html or .pdf file.", ephemeral=True)
                 return
             if attachment.size > service.settings.fetch.max_bytes:
                 await interaction.response.send_message("That file is too large.", ephemeral=True)
