@@ -69,10 +69,11 @@ class _Progress:
             self.bar = None
 
 
-def build_with_progress(service: QAService, sources: list[Any], label: str = "Embedding") -> dict[str, Any]:
+def build_with_progress(service: QAService, sources: list[Any], label: str = "Embedding",
+                        feeds: list[Any] | None = None) -> dict[str, Any]:
     progress = _Progress(label)
     try:
-        return service.build(sources, progress=progress.step, on_total=progress.total)
+        return service.build(sources, progress=progress.step, on_total=progress.total, feeds=feeds)
     finally:
         progress.close()
 
@@ -108,12 +109,13 @@ def index_cmd(config_path: str | None, index_dir: str | None, guild: int | None,
     service = make_service(config_path, index_dir, guild)
     if rebuild and sources:
         raise InputError("--rebuild takes no SOURCE: it rebuilds what the index already holds.")
+    feeds: list[Any] = []
     if rebuild:
-        chosen, origin = service.recover_sources()
+        chosen, origin, feeds = service.recover_sources()
         click.echo(f"Rebuilding from {origin}.", err=True)
     else:
         chosen = service.read_paths(list(sources)) if sources else service.configured_sources()
-    manifest = build_with_progress(service, chosen)
+    manifest = build_with_progress(service, chosen, feeds=feeds)
     counts = manifest["counts"]
     click.echo(
         f"Indexed {counts['sources']} source(s): {counts['chunks']} passages, "
@@ -215,6 +217,14 @@ def _list_sources(service: QAService) -> None:
     if service.base is not None:
         state = "its own sources" if service.own_index else "the default sources (none of its own yet)"
         click.echo(f"Server {service.index_dir.name} uses {state}.")
+    feeds = service.list_feeds()
+    if feeds:
+        click.echo(f"{'FEED':<42} {'ITEMS':>8}  {'REFRESHED':<20}  TITLE")
+        for feed in feeds:
+            status = "" if feed.status == "ok" else f"  [{feed.status}: {printable(feed.last_error or '')}]"
+            click.echo(f"{feed.id:<42} {feed.items:>8}  {feed.refreshed_at or '-':<20}  "
+                       f"{printable(feed.title)}{status}")
+        click.echo("")
     rows = service.list_sources()
     if not rows:
         click.echo("The index holds no sources.")
@@ -279,14 +289,15 @@ def eval_cmd(config_path: str | None, index_dir: str | None, file: Path, extra: 
             click.echo(f"  - {failure}")
 
 
-def _read_any(service: QAService, items: tuple[str, ...]) -> list[Any]:
-    sources = []
+def _split_items(service: QAService, items: tuple[str, ...]) -> tuple[list[str], list[Any]]:
+    """URLs (articles or feeds, read by the service) and the files/directories read here."""
+    urls, sources = [], []
     for item in items:
         if item.startswith(("http://", "https://")) or "://" in item:
-            sources.append(service.fetch(item))
+            urls.append(item)
         else:
             sources.extend(service.read_paths([Path(item)]))
-    return sources
+    return urls, sources
 
 
 @sources_cmd.command("add")
@@ -296,12 +307,13 @@ def _read_any(service: QAService, items: tuple[str, ...]) -> list[Any]:
 @click.pass_context
 def sources_add_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None, guild: int | None,
                     items: tuple[str, ...]) -> None:
-    """Add files, directories or http(s) URLs to the index."""
+    """Add files, directories, http(s) articles or RSS/Atom feeds to the index."""
     service = _sources_service(ctx, config_path, index_dir, guild)
+    urls, files = _split_items(service, items)
     progress = _Progress("Embedding")
     try:
-        report = service.add_sources(_read_any(service, items), added_by="cli",
-                                     progress=progress.step, on_total=progress.total)
+        report = service.add_urls(urls, extra=files, added_by="cli", progress=progress.step,
+                                  on_total=progress.total)
     finally:
         progress.close()
     click.echo(report.summary())

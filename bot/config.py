@@ -56,6 +56,13 @@ class DiscordSettings:
 
 
 @dataclass(frozen=True)
+class FeedSettings:
+    refresh_minutes: float = 60.0  # 0: no scheduled refresh while the bot runs
+    max_age_days: float = 30.0  # 0: items of any age
+    max_items: int = 50  # per feed; 0: no limit
+
+
+@dataclass(frozen=True)
 class GuildSettings:
     max_loaded: int = 16
 
@@ -79,6 +86,7 @@ class Settings:
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    feeds: FeedSettings = field(default_factory=FeedSettings)
     guilds: GuildSettings = field(default_factory=GuildSettings)
     records: RecordSettings = field(default_factory=RecordSettings)
     base_dir: str = ""  # directory relative paths in the file are resolved against

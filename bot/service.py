@@ -10,17 +10,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.config import Settings
+from bot.feeds import FeedUpdate, apply_feed, followed, now_text
 from index.answer import Answer, Answerer
 from index.chunking import chunk_source
 from index.embedder import Embedder, make_embedder
 from index.errors import IndexMismatchError, InputError, QABotError, SourceError
-from index.fetch import fetch_url
+from index.feeds import FEED_TYPES, XML_TYPES, FeedDoc, is_feed, parse_feed
+from index.fetch import ACCEPTED_TYPES, Fetched, fetch, fetch_url
 from index.model import AnswerModel
 from index.retriever import Retriever
-from index.sources import clean_text, expand_paths, read_file, slugify
+from index.sources import clean_text, expand_paths, read_file, slugify, source_from_bytes
 from index.speakers import ATTRIBUTION_VERSION, annotate
 from index.store import (
     BuildInput,
+    FeedEntry,
     LoadedIndex,
     SourceEntry,
     build_lock,
@@ -70,7 +73,18 @@ class ChangeReport:
     failed: dict[str, str] = field(default_factory=dict)
     duplicates: dict[str, str] = field(default_factory=dict)  # new id -> id already holding that text
     revisions: dict[str, str] = field(default_factory=dict)
+    feeds: dict[str, str] = field(default_factory=dict)  # feed id -> what its refresh did
     manifest: dict[str, object] | None = None
+
+    def merge_feed(self, fid: str, update: FeedUpdate) -> None:
+        """One feed's refresh in this report: its new and dropped items, and the failures."""
+        self.added.extend(update.added)
+        self.removed.extend(update.removed)
+        self.duplicates.update(update.duplicates)
+        for link, error in update.failed.items():
+            self.failed[link] = error
+        self.feeds[fid] = (f"{len(update.added)} new item(s), {len(update.kept)} unchanged (not fetched again), "
+                           f"{len(update.removed)} dropped")
 
     def summary(self) -> str:
         """Short human-readable lines."""
@@ -81,6 +95,8 @@ class ChangeReport:
                 lines.append(f"{label}: {', '.join(ids)}")
         for sid, change in self.revisions.items():
             lines.append(f"{sid} changed: {change}")
+        for fid, change in self.feeds.items():
+            lines.append(f"feed {fid}: {change}")
         for sid, other in self.duplicates.items():
             lines.append(f"{sid}: same text as {other}, not added again")
         for sid, error in self.failed.items():
@@ -97,6 +113,19 @@ def bundled_source() -> Source:
     """The article that ships with qabot, with its publication metadata."""
     source = read_file(BUNDLED_ARTICLE, kind="bundled", meta=BUNDLED_META)
     return Source(**{**source.__dict__, "id": slugify(source.title, 40), "location": "bundled:article.txt"})
+
+
+@dataclass(frozen=True)
+class FeedInfo:
+    """A row of the feeds in `qabot sources`."""
+
+    id: str
+    title: str
+    url: str
+    items: int
+    refreshed_at: str | None
+    status: str
+    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -213,14 +242,18 @@ class QAService:
         return out
 
     def _commit(
-        self, entries: list[SourceEntry], progress: Progress = None, on_total: Progress = None
+        self, entries: list[SourceEntry], progress: Progress = None, on_total: Progress = None,
+        feeds: dict[str, FeedEntry] | None = None,
     ) -> dict[str, object]:
-        """Write a generation of exactly these entries. The caller holds the build lock."""
+        """Write a generation of exactly these entries (and these feeds; None: the feeds followed
+        now). The caller holds the build lock."""
+        if feeds is None:
+            feeds = self._feeds_or_empty()
         reuse = self._reusable()
         inputs = [self.prepare(e, reuse) for e in entries]
         manifest = write_generation(
             self.index_dir, inputs, self.embedder, attribution_version=ATTRIBUTION_VERSION,
-            progress=progress, on_total=on_total, cache_path=self.cache_path,
+            progress=progress, on_total=on_total, cache_path=self.cache_path, feeds=list(feeds.values()),
         )
         self.shares_base = False
         return manifest
@@ -244,8 +277,9 @@ class QAService:
         progress: Progress = None,
         on_total: Progress = None,
         added_by: str | None = None,
+        feeds: list[FeedEntry] | None = None,
     ) -> dict[str, object]:
-        """Replace the index with exactly these sources, atomically."""
+        """Replace the index with exactly these sources (and feeds), atomically."""
         with build_lock(self.index_dir):
             try:
                 known = self._entries_or_empty()
@@ -257,7 +291,7 @@ class QAService:
                 if src.id in known else SourceEntry(src, added_by=added_by)
                 for src in sources
             ]
-            return self._commit(entries, progress, on_total)
+            return self._commit(entries, progress, on_total, {f.url: f for f in feeds or []})
 
     def _entries_or_empty(self) -> dict[str, SourceEntry]:
         """The sources this space serves now: its own, else the default space's, else none."""
@@ -266,6 +300,16 @@ class QAService:
         if self.base is not None:
             return self.base._entries_or_empty()
         return {}
+
+    def _feeds_or_empty(self) -> dict[str, FeedEntry]:
+        """The feeds this space follows now (its own, else the default space's)."""
+        try:
+            if self.own_index:
+                return dict(self.loaded().feeds)
+            return self.base._feeds_or_empty() if self.base is not None else {}
+        except IndexMismatchError:
+            found = recover_entries(self._serving().index_dir)
+            return {f.url: f for f in found[1]} if found else {}
 
     def _starting_entries(self) -> dict[str, SourceEntry]:
         """What a change starts from: the served sources, or the configured ones before any index."""
@@ -276,12 +320,18 @@ class QAService:
 
     def add_sources(
         self, sources: list[Source], *, added_by: str | None = None, progress: Progress = None,
-        on_total: Progress = None,
+        on_total: Progress = None, feeds: list[FeedDoc] | None = None,
     ) -> ChangeReport:
-        """Add sources (or replace a source at the same location with its new text)."""
+        """Add sources (or replace a source at the same location with its new text), and follow
+        feeds: each current item's article becomes a source of its own."""
         report = ChangeReport()
         with build_lock(self.index_dir):
             entries = self._starting_entries()
+            followed_now = self._feeds_or_empty()
+            for doc in feeds or []:
+                previous = followed_now.get(doc.url)
+                followed_now[doc.url] = followed(doc, previous, added_by)
+                report.merge_feed(followed_now[doc.url].id, self._apply_feed(doc, entries, added_by))
             self._check_limits(sources, len(entries) + len([s for s in sources if s.id not in entries]))
             hashes = {e.source.content_hash: e.source.id for e in entries.values()}
             for src in sources:
@@ -298,33 +348,50 @@ class QAService:
                     report.added.append(src.id)
                     entries[src.id] = SourceEntry(src, added_by=added_by)
                     hashes[src.content_hash] = src.id
-            if report.added or report.updated or not self.own_index:
-                report.manifest = self._commit(list(entries.values()), progress, on_total)
+            if report.added or report.updated or report.removed or feeds or not self.own_index:
+                report.manifest = self._commit(list(entries.values()), progress, on_total, followed_now)
         return report
 
+    def _apply_feed(self, doc: FeedDoc, entries: dict[str, SourceEntry], added_by: str | None) -> FeedUpdate:
+        settings = self.settings.feeds
+        update = apply_feed(doc, entries, self.fetch, max_items=settings.max_items,
+                            max_age_days=settings.max_age_days, added_by=added_by)
+        self._check_limits([entries[sid].source for sid in update.added], len(entries))
+        return update
+
     def remove_source(self, source_id: str) -> ChangeReport:
-        """Remove one source; it disappears from answers as soon as the new generation is live."""
+        """Remove one source, or a feed with all its items; gone from answers once the new generation is live."""
         report = ChangeReport()
         with build_lock(self.index_dir):
             entries = self._entries_or_empty()
-            if source_id not in entries:
-                known = ", ".join(sorted(entries)) or "none"
+            feeds = self._feeds_or_empty()
+            feed = next((f for f in feeds.values() if f.id == source_id), None)
+            if feed is not None:
+                del feeds[feed.url]
+                for sid in [sid for sid, e in entries.items() if e.source.feed == feed.url]:
+                    del entries[sid]
+            elif source_id in entries:
+                del entries[source_id]
+            else:
+                known = ", ".join(sorted([*entries, *(f.id for f in feeds.values())])) or "none"
                 raise SourceError(f"No source with id {source_id!r} (known: {known}).")
-            del entries[source_id]
             report.removed.append(source_id)
-            report.manifest = self._commit(list(entries.values()))
+            report.manifest = self._commit(list(entries.values()), feeds=feeds)
         return report
 
     def reindex(
         self, ids: list[str] | None = None, *, progress: Progress = None, on_total: Progress = None,
-        fetch: Callable[[str], Source] | None = None,
+        fetch: Callable[[str], Source] | None = None, remote_only: bool = False,
     ) -> ChangeReport:
-        """Re-read sources from where they came from; unchanged text is not re-embedded.
+        """Re-read sources from where they came from and refresh feeds; unchanged text is not
+        re-embedded, unchanged URLs and feeds are not downloaded again (conditional requests).
 
-        A source that cannot be read again keeps its last good text and is marked failed.
+        A source or feed that cannot be read again keeps its last good text and is marked failed.
+        ``remote_only``: only URL sources and feeds (the scheduled refresh).
         """
         report = ChangeReport()
         with build_lock(self.index_dir):
+            found = None
             try:
                 entries = self._entries_or_empty()
             except IndexMismatchError:
@@ -334,42 +401,121 @@ class QAService:
                 if not found:
                     raise
                 entries = {e.source.id: e for e in found[0]}
-            unknown = [i for i in ids or [] if i not in entries]
+            feeds = self._feeds_or_empty() if found is None else {f.url: f for f in found[1]}
+            feed_ids = {f.id: f.url for f in feeds.values()}
+            unknown = [i for i in ids or [] if i not in entries and i not in feed_ids]
             if unknown:
                 raise SourceError(f"No source with id {unknown[0]!r}.")
-            for sid in ids or list(entries):
+            wanted = [i for i in ids or list(entries) if i in entries]
+            for sid in [i for i in wanted if not remote_only or entries[i].source.kind == "url"]:
                 old = entries[sid]
                 try:
-                    fresh = self._reread(old.source, fetch)
+                    fresh, validators = self._reread(old, fetch)
                 except SourceError as exc:
                     report.failed[sid] = str(exc)
                     entries[sid] = replace(old, status="failed", last_error=str(exc))
                     continue
                 if fresh is None or fresh.content_hash == old.source.content_hash:
                     report.unchanged.append(sid)
-                    entries[sid] = replace(old, status="ok", last_error=None)
+                    entries[sid] = replace(old, status="ok", last_error=None, etag=validators[0] or old.etag,
+                                           last_modified=validators[1] or old.last_modified)
                     continue
                 fresh = replace(fresh, id=sid)
                 report.updated.append(sid)
                 report.revisions[sid] = revision_summary(old.source.text, fresh.text)
-                entries[sid] = SourceEntry(fresh, old.added_by, old.added_at, previous_text=old.source.text)
-            report.manifest = self._commit(list(entries.values()), progress, on_total)
+                entries[sid] = SourceEntry(fresh, old.added_by, old.added_at, previous_text=old.source.text,
+                                           etag=validators[0], last_modified=validators[1])
+            for fid, url in feed_ids.items():
+                if ids is None or fid in ids:
+                    feeds[url] = self._refresh_feed(feeds[url], entries, report)
+            report.manifest = self._commit(list(entries.values()), progress, on_total, feeds)
         return report
 
-    def _reread(self, source: Source, fetch: Callable[[str], Source] | None) -> Source | None:
+    def _refresh_feed(self, feed: FeedEntry, entries: dict[str, SourceEntry], report: ChangeReport) -> FeedEntry:
+        """One feed re-read with a conditional request; a failure keeps its items and records why."""
+        try:
+            got = self._get(feed.url, FEED_TYPES + XML_TYPES, feed.etag, feed.last_modified)
+            if got.not_modified:
+                report.feeds[feed.id] = "not modified since the last refresh"
+                return replace(feed, refreshed_at=now_text(), status="ok", last_error=None)
+            doc = parse_feed(got.data, feed.url, got.etag, got.last_modified)
+        except SourceError as exc:
+            report.failed[feed.id] = str(exc)
+            return replace(feed, refreshed_at=now_text(), status="failed", last_error=str(exc))
+        report.merge_feed(feed.id, self._apply_feed(doc, entries, feed.added_by))
+        return followed(doc, feed, feed.added_by)
+
+    def _reread(
+        self, entry: SourceEntry, fetch: Callable[[str], Source] | None
+    ) -> tuple[Source | None, tuple[str | None, str | None]]:
+        """The source read again (None: cannot be, or not modified) and the URL's new validators."""
+        source = entry.source
         if source.kind == "bundled":
-            return bundled_source()
+            return bundled_source(), (None, None)
         if source.kind == "file":
-            return read_file(Path(source.location))
+            return read_file(Path(source.location)), (None, None)
         if source.kind == "url":
-            return (fetch or self.fetch)(source.location)
-        return None  # attachments cannot be read again; their stored text stays
+            if fetch is not None:
+                return fetch(source.location), (None, None)
+            got = self._get(source.location, ACCEPTED_TYPES, entry.etag, entry.last_modified)
+            if got.not_modified:
+                return None, (got.etag, got.last_modified)
+            fresh = source_from_bytes(got.data, source.location, kind="url", location=source.location,
+                                      url=source.location, content_type=got.content_type)
+            return fresh, (got.etag, got.last_modified)
+        return None, (None, None)  # attachments cannot be read again; feed items come with their feed
+
+    def _get(self, url: str, accept: tuple[str, ...], etag: str | None = None,
+             last_modified: str | None = None) -> Fetched:
+        settings = self.settings.fetch
+        return fetch(url, timeout=settings.timeout_seconds, max_bytes=settings.max_bytes,
+                     allowed_hosts=tuple(settings.allowed_hosts), accept=accept, etag=etag,
+                     last_modified=last_modified)
 
     def fetch(self, url: str) -> Source:
-        """Fetch a URL with the configured limits."""
+        """Fetch an article with the configured limits."""
         settings = self.settings.fetch
         return fetch_url(url, timeout=settings.timeout_seconds, max_bytes=settings.max_bytes,
                          allowed_hosts=tuple(settings.allowed_hosts))
+
+    def read_url(self, url: str) -> Source | FeedDoc:
+        """An article, or an RSS/Atom feed (recognised by content type or root element)."""
+        got = self._get(url, ACCEPTED_TYPES + FEED_TYPES + XML_TYPES)
+        if is_feed(got.content_type, got.data):
+            return parse_feed(got.data, url, got.etag, got.last_modified)
+        if got.content_type.startswith(XML_TYPES + FEED_TYPES):
+            raise SourceError(f"{url} is XML but not an RSS or Atom feed.")
+        return source_from_bytes(got.data, url, kind="url", location=url, url=url, content_type=got.content_type)
+
+    def add_urls(self, urls: list[str], *, added_by: str | None = None, progress: Progress = None,
+                 on_total: Progress = None, extra: list[Source] | None = None) -> ChangeReport:
+        """Add articles and follow feeds from URLs (plus ``extra`` sources already read), in one build."""
+        sources: list[Source] = list(extra or [])
+        feeds: list[FeedDoc] = []
+        for url in urls:
+            got = self.read_url(url)
+            if isinstance(got, FeedDoc):
+                feeds.append(got)
+            else:
+                sources.append(got)
+        return self.add_sources(sources, added_by=added_by, progress=progress, on_total=on_total, feeds=feeds)
+
+    def follows_remote(self) -> bool:
+        """True if this space has its own index with feeds or URL sources (what a refresh re-reads)."""
+        if not self.own_index:
+            return False
+        index = self.loaded()
+        return bool(index.feeds) or any(e.source.kind == "url" for e in index.sources.values())
+
+    def list_feeds(self) -> list[FeedInfo]:
+        """The feeds this space follows, with how many items each has indexed and the last refresh."""
+        index = self.loaded()
+        counts: dict[str, int] = {}
+        for entry in index.sources.values():
+            if entry.source.feed:
+                counts[entry.source.feed] = counts.get(entry.source.feed, 0) + 1
+        return [FeedInfo(f.id, f.title, f.url, counts.get(f.url, 0), f.refreshed_at, f.status, f.last_error)
+                for f in index.feeds.values()]
 
     # -- reading -------------------------------------------------------------------------
     def loaded(self) -> LoadedIndex:
@@ -462,10 +608,10 @@ class QAService:
             for e in index.sources.values()
         ]
 
-    def recover_sources(self) -> tuple[list[Source], str]:
-        """What `qabot index --rebuild` rebuilds: the stored sources, else the configured ones."""
+    def recover_sources(self) -> tuple[list[Source], str, list[FeedEntry]]:
+        """What `qabot index --rebuild` rebuilds: the stored sources and feeds, else the configured sources."""
         found = recover_entries(self.index_dir) if self.index_dir.exists() else None
         if found:
-            entries, origin = found
-            return [e.source for e in entries], origin
-        return self.configured_sources(), "the configured sources (no readable stored sources)"
+            entries, feeds, origin = found
+            return [e.source for e in entries], origin, feeds
+        return self.configured_sources(), "the configured sources (no readable stored sources)", []

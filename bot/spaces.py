@@ -77,3 +77,9 @@ class Spaces:
         """Server spaces currently held, least recently used first."""
         with self._lock:
             return list(self._guilds)
+
+    def with_own_index(self) -> list[int | None]:
+        """The default space (None) and every server with generations of its own (reads the disk)."""
+        guilds = self.root / "guilds"
+        own = sorted(int(p.name) for p in guilds.glob("*") if p.name.isdigit() and (p / "CURRENT").exists())
+        return [None, *own]

@@ -16,6 +16,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -140,16 +141,35 @@ def _read_body(response: http.client.HTTPResponse, max_bytes: int, deadline: Dea
     return b"".join(parts)
 
 
-def fetch_url(
-    url: str, *, timeout: float = 10.0, max_bytes: int = 5 * 1024 * 1024, allowed_hosts: tuple[str, ...] = ()
-) -> Source:
-    """Download and extract an article; every failure is a SourceError with the reason.
+@dataclass(frozen=True)
+class Fetched:
+    """A response body (or "not modified"), with what the next conditional request needs."""
 
-    ``timeout`` is the budget for the whole fetch, redirects included, not per step.
+    url: str
+    content_type: str
+    data: bytes
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+
+
+def fetch(
+    url: str, *, timeout: float = 10.0, max_bytes: int = 5 * 1024 * 1024, allowed_hosts: tuple[str, ...] = (),
+    accept: tuple[str, ...] = ACCEPTED_TYPES, etag: str | None = None, last_modified: str | None = None,
+) -> Fetched:
+    """GET a URL safely; with ``etag``/``last_modified`` a 304 comes back as ``not_modified``.
+
+    ``timeout`` is the budget for the whole fetch, redirects included, not per step. Every
+    failure is a SourceError with the reason.
     """
     limit = f"{max_bytes // (1024 * 1024)} MB" if max_bytes >= 1024 * 1024 else f"{max_bytes} bytes"
     deadline = Deadline(timeout)
     current = url
+    headers = {"User-Agent": USER_AGENT, "Accept": ", ".join(accept) + ", */*;q=0.1"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
     for _ in range(MAX_REDIRECTS + 1):
         try:
             address = check_url(current, allowed_hosts, deadline)
@@ -163,24 +183,26 @@ def fetch_url(
             watchdog.start()
             try:
                 path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-                connection.request("GET", path, headers={"User-Agent": USER_AGENT,
-                                                         "Accept": "text/html, text/plain;q=0.9"})
+                connection.request("GET", path, headers=headers)
                 response = connection.getresponse()
                 if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
                     current = urljoin(current, response.getheader("Location") or "")
                     continue
+                if response.status == 304 and (etag or last_modified):
+                    return Fetched(current, "", b"", etag, last_modified, not_modified=True)
                 if response.status >= 400:
                     raise SourceError(f"{url} returned HTTP {response.status}.")
                 content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
                 if not content_type:
                     raise SourceError(f"{url} did not say what it is (no Content-Type); refused.")
-                if not content_type.startswith(ACCEPTED_TYPES):
+                if not content_type.startswith(accept):
                     raise SourceError(f"{url} is {content_type}, not an HTML or text page.")
                 length = response.getheader("Content-Length") or ""
                 if length.isdigit() and int(length) > max_bytes:
                     raise SourceError(f"{url} is larger than the {limit} limit.")
                 data = _read_body(response, max_bytes, deadline)
                 deadline.remaining()  # a read cut off by the watchdog ends here, not as a short page
+                validators = (response.getheader("ETag"), response.getheader("Last-Modified"))
             finally:
                 watchdog.cancel()
                 connection.close()
@@ -194,5 +216,13 @@ def fetch_url(
             raise SourceError(f"{url} could not be fetched ({exc}).") from None
         if len(data) > max_bytes:
             raise SourceError(f"{url} is larger than the {limit} limit.")
-        return source_from_bytes(data, url, kind="url", location=url, url=url, content_type=content_type)
+        return Fetched(current, content_type, data, *validators)
     raise SourceError(f"{url} redirected more than {MAX_REDIRECTS} times.")
+
+
+def fetch_url(
+    url: str, *, timeout: float = 10.0, max_bytes: int = 5 * 1024 * 1024, allowed_hosts: tuple[str, ...] = ()
+) -> Source:
+    """Download and extract an article."""
+    got = fetch(url, timeout=timeout, max_bytes=max_bytes, allowed_hosts=allowed_hosts)
+    return source_from_bytes(got.data, url, kind="url", location=url, url=url, content_type=got.content_type)

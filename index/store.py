@@ -428,7 +428,7 @@ def _read_entries(db_path: Path) -> tuple[list[SourceEntry], list[FeedEntry]]:
     return entries, feeds
 
 
-def recover_entries(index_dir: Path) -> tuple[list[SourceEntry], str] | None:
+def recover_entries(index_dir: Path) -> tuple[list[SourceEntry], list[FeedEntry], str] | None:
     """The sources of the newest generation whose database is still readable.
 
     Used by `qabot index --rebuild` after damage: the FAISS file and manifest are
@@ -441,7 +441,7 @@ def recover_entries(index_dir: Path) -> tuple[list[SourceEntry], str] | None:
     for gen in gens:
         found = recover_feeds_and_entries(gen)
         if found and found[0]:
-            return found[0], f"the sources stored in {gen.name}"
+            return found[0], found[1], f"the sources stored in {gen.name}"
     return None
 
 

@@ -112,7 +112,7 @@ def test_damaged_files_are_reported_and_rebuild_recovers(built_fake_service: QAS
         (gen / "manifest.json").write_text("{oops")
     with pytest.raises(IndexMismatchError, match="qabot index --rebuild"):
         _open(built_fake_service)
-    sources, _origin = built_fake_service.recover_sources()
+    sources, _origin, _feeds = built_fake_service.recover_sources()
     built_fake_service.build(sources)
     assert {s.id for s in built_fake_service.list_sources()} == before
 

@@ -22,7 +22,7 @@ from bot.discord.records import Records
 from bot.discord.render import error_text
 from bot.service import QAService
 from bot.spaces import Spaces
-from index.errors import QABotError
+from index.errors import BusyError, QABotError
 
 log = logging.getLogger("qabot.discord")
 T = TypeVar("T")
@@ -114,6 +114,7 @@ class QABot(commands.Bot):
         await self.load_extension("bot.discord.cogs.admin")
         await self.run_blocking(self.service.warm)  # model, index and parser loaded before the first event
         self.in_background(self._prune_records())
+        self.in_background(self._refresh_on_schedule())
         # Millions of long-lived objects (torch, spaCy) would make each full garbage collection
         # pause the event loop for ~250 ms; freezing them leaves collections only new objects.
         gc.collect()
@@ -138,6 +139,39 @@ class QABot(commands.Bot):
             except Exception:  # noqa: BLE001 - pruning must never stop the bot
                 log.warning("pruning records failed", exc_info=True)
             await asyncio.sleep(PRUNE_EVERY_SECONDS)
+
+    async def _refresh_on_schedule(self) -> None:
+        """Every feeds.refresh_minutes: new feed items, changed URL sources, in every space."""
+        minutes = self.settings.feeds.refresh_minutes
+        if minutes <= 0:
+            return
+        while not self.is_closed():
+            await asyncio.sleep(minutes * 60)
+            await self.refresh_remote_sources()
+
+    async def refresh_remote_sources(self) -> dict[int | None, str]:
+        """Re-read feeds and URL sources of every space that has any, in the build thread (questions
+        are answered meanwhile); each outcome is audited as the bot's own action."""
+        outcomes: dict[int | None, str] = {}
+        for guild_id in await self.run_blocking(self.spaces.with_own_index):
+            space = self.space(guild_id)
+            try:
+                if not await self.run_blocking(space.follows_remote):
+                    continue
+                report = await self.run_build(space.reindex, remote_only=True)
+                outcome = "ok: " + report.summary().replace("\n", "; ")
+            except BusyError:
+                outcome = "skipped: a change was running"
+            except QABotError as exc:
+                outcome = f"failed: {exc}"
+            except Exception:  # noqa: BLE001 - one space's failure must not stop the others
+                log.exception("scheduled refresh of %s failed", guild_id or "the default space")
+                outcome = "error: unexpected (see the log)"
+            outcomes[guild_id] = outcome
+            log.info("scheduled refresh of %s: %s", guild_id or "the default space", outcome)
+            await self.run_blocking(self.records.audit, 0, "qabot (schedule)", guild_id, "Scheduled refresh",
+                                    "feeds and URL sources", outcome)
+        return outcomes
 
     async def on_ready(self) -> None:
         for guild in list(self.guilds):

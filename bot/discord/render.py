@@ -181,11 +181,18 @@ def passages_embed(answer: dict[str, Any], statuses: list[str] | None = None) ->
     return embed
 
 
-def sources_embed(rows: list[Any], details: bool = False) -> discord.Embed:
-    """The indexed sources, one line each; why a source failed only for moderators (``details``):
-    an error can name internal hosts or paths."""
+def sources_embed(rows: list[Any], details: bool = False, feeds: list[Any] | None = None) -> discord.Embed:
+    """The feeds followed and the indexed sources, one line each; why something failed only for
+    moderators (``details``): an error can name internal hosts or paths."""
     embed = discord.Embed(title="Indexed sources", colour=discord.Colour.blue())
     lines = []
+    for feed in feeds or []:
+        status = ""
+        if feed.status != "ok":
+            why = f": {clip(safe(feed.last_error or ''), 300)}" if details else ""
+            status = f" — ⚠ {safe(feed.status)}{why}"
+        lines.append(f"📰 `{feed.id}` · {clip(safe(feed.title), 200)} · {feed.items} items · "
+                     f"refreshed {feed.refreshed_at or 'never'}{status}")
     for row in rows:
         status = ""
         if row.status != "ok":

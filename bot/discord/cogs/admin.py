@@ -55,8 +55,8 @@ class AdminCog(commands.Cog):
         """This server's sources (title, passages, indexed at); failure details for moderators only."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         space = self.bot.space(interaction.guild_id)
-        rows = await self.bot.run_blocking(space.list_sources)
-        embed = sources_embed(rows, details=self.bot.is_moderator(interaction))
+        rows, feeds = await self.bot.run_blocking(lambda: (space.list_sources(), space.list_feeds()))
+        embed = sources_embed(rows, details=self.bot.is_moderator(interaction), feeds=feeds)
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
     async def _change(self, interaction: discord.Interaction, action: str, detail: str,
@@ -128,20 +128,19 @@ class AdminCog(commands.Cog):
                     raise SourceError(f"The attachment could not be downloaded ({exc.status}).") from None
 
             before = download
-
-            def load() -> list:  # type: ignore[type-arg]
-                return [source_from_bytes(data, attachment.filename, kind="attachment", location=location)]
         else:
             assert url is not None
             detail = f"url {url}"
-
-            def load() -> list:  # type: ignore[type-arg]
-                return [service.fetch(url)]
-
         added_by = f"{interaction.user} ({interaction.user.id})"
-        await self._change(interaction, "Add source", detail,
-                           lambda step, total: service.add_sources(load(), added_by=added_by,
-                                                                   progress=step, on_total=total), before)
+
+        def work(step: Callable[[int], None], total: Callable[[int], None]) -> ChangeReport:
+            if attachment is not None:
+                read = [source_from_bytes(data, attachment.filename, kind="attachment", location=location)]
+                return service.add_sources(read, added_by=added_by, progress=step, on_total=total)
+            assert url is not None  # an article, or a feed whose items are added one by one
+            return service.add_urls([url], added_by=added_by, progress=step, on_total=total)
+
+        await self._change(interaction, "Add source", detail, work, before)
 
     @source.command(name="remove", description="Remove an indexed source")
     @app_commands.describe(id="The source id (see /sources)")
