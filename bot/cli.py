@@ -179,7 +179,9 @@ def chat_cmd(config_path: str | None, index_dir: str | None) -> None:
     """Ask questions one after another (empty line or Ctrl-D to quit)."""
     service = make_service(config_path, index_dir)
     ensure_index(service, explicit_dir=index_dir is not None)
-    click.echo("Ask about the indexed sources. Empty line or Ctrl-D quits.", err=True)
+    click.echo("Ask about the indexed sources; follow-ups (\"and Johnson?\", \"what did he say about NATO?\") "
+               "are read with the questions before them. Empty line or Ctrl-D quits.", err=True)
+    history: list[Any] = []
     while True:
         try:
             question = input("? ")
@@ -189,9 +191,12 @@ def chat_cmd(config_path: str | None, index_dir: str | None) -> None:
         if not question.strip():
             return
         try:
-            click.echo(render_answer(service.ask(question)))
+            answer = service.ask(question, history=history)
         except InputError as exc:
             click.echo(f"error: {exc}", err=True)
+            continue
+        click.echo(render_answer(answer))
+        history.append(service.turn_of(answer))
 
 
 @main.group("sources", invoke_without_command=True)

@@ -32,7 +32,8 @@ def _passage(c: Citation, width: int) -> str:
 
 def render_answer(answer: Answer, width: int = 88) -> str:
     """The answer, then each citation with where it is and the passage itself."""
-    lines = [textwrap.fill(" ".join(answer.answer.split()), width=width), ""]
+    lines = [f"Understood as: {printable(answer.understood_as)}", ""] if answer.understood_as else []
+    lines += [textwrap.fill(" ".join(answer.answer.split()), width=width), ""]
     for c in answer.citations:
         lines.append(f"[{c.n}] {_where(c)}")
         if c.link:

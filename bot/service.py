@@ -5,9 +5,10 @@ from __future__ import annotations
 import difflib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from bot.config import Settings
 from bot.feeds import FeedUpdate, apply_feed, followed, now_text
@@ -17,6 +18,7 @@ from index.embedder import Embedder, make_embedder
 from index.errors import IndexMismatchError, InputError, QABotError, SourceError
 from index.feeds import FEED_TYPES, XML_TYPES, FeedDoc, is_feed, parse_feed
 from index.fetch import ACCEPTED_TYPES, Fetched, fetch, fetch_url
+from index.followup import Turn, resolve, turn_for
 from index.model import AnswerModel
 from index.retriever import Retriever
 from index.sources import clean_text, expand_paths, read_file, slugify, source_from_bytes
@@ -573,8 +575,13 @@ class QAService:
             self.model = model
             self._answerer = None
 
-    def ask(self, question: str, top_k: int | None = None, explain: bool = False) -> Answer:
-        """A verified, cited answer (or an honest not-found); ``explain`` adds every feature and weight."""
+    def ask(self, question: str, top_k: int | None = None, explain: bool = False,
+            history: Sequence[Turn] = ()) -> Answer:
+        """A verified, cited answer (or an honest not-found); ``explain`` adds every feature and weight.
+
+        ``history``: the conversation's previous turns (see ``turn_of``); a follow-up is read with
+        them and the answer says how it was understood.
+        """
         question = " ".join(clean_text(question).split())
         if not question:
             raise InputError("The question is empty.")
@@ -584,7 +591,21 @@ class QAService:
             )
         if top_k is not None and top_k < 1:
             raise InputError("--top-k must be at least 1.")
+        if history:
+            from index.speakers import load_parser
+
+            understood = resolve(question, history, load_parser())
+            if understood != question:
+                answer = self.answerer().ask(understood, top_k, explain)
+                return replace(answer, question=question, understood_as=understood)
         return self.answerer().ask(question, top_k, explain)
+
+    @staticmethod
+    def turn_of(answer: Answer | dict[str, Any]) -> Turn:
+        """What a later follow-up needs of an answer (an Answer, or its stored JSON)."""
+        data = answer.to_json() if isinstance(answer, Answer) else answer
+        speakers = [s for c in data.get("citations") or [] for s in c.get("speakers") or []]
+        return turn_for(data.get("understood_as") or data["question"], speakers)
 
     def citation_status(self, source_id: str, start: int, end: int, text: str) -> str:
         """Whether an earlier answer's citation still matches the indexed text: current, changed or removed."""

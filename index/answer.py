@@ -63,6 +63,7 @@ class Answer:
     declined_by: str | None = None  # why it was not answered: unknown_name, low_confidence, ...
     confidence: float | None = None  # the fitted probability that the best passage answers
     explanation: dict[str, Any] | None = None  # with explain=True: every feature and weight
+    understood_as: str | None = None  # a follow-up read with the questions before it, when that changed it
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON schema (``explanation`` only when asked for)."""

@@ -211,3 +211,13 @@ TALK_WORDS = frozenset(
     "say said says tell told talk talked talks spoke speak spoken discuss discussed discussion discussions "
     "conference statement call".split()
 )
+
+
+# -- follow-up questions (index/followup.py) ---------------------------------------------------
+# Words that point back at a person (or body) asked about before, and how each is replaced.
+BACK_REFERENCES = {"he": "name", "she": "name", "him": "name", "they": "name", "them": "name",
+                   "his": "possessive", "their": "possessive", "hers": "possessive", "her": "name or possessive"}
+# Words that point back at what was asked before ("when was that?", "why did it happen?").
+TOPIC_REFERENCES = frozenset({"that", "it", "this", "then", "there"})
+# Openings of an elliptical follow-up: "and Johnson?", "what about NATO?".
+ELLIPSIS_OPENERS = ("and what about", "and how about", "what about", "how about", "and")

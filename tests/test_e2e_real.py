@@ -403,3 +403,15 @@ def test_a_question_in_german_french_or_spanish_finds_the_passage(real_service: 
     assert shown and "Lviv" in shown[0].text
     if answer.found:
         _verify(real_service, answer)
+
+
+def test_a_follow_up_chain_with_the_real_model(real_service: QAService) -> None:
+    first = real_service.ask("What did Scholz say?")
+    history = [real_service.turn_of(first)]
+    second = real_service.ask("What did he say about the build-up of troops?", history=history)
+    assert second.understood_as == "What did Olaf Scholz say about the build-up of troops?"
+    assert second.found and "no reasonable justification" in second.answer
+    history.append(real_service.turn_of(second))
+    assert not real_service.ask("and Johnson?", history=history).found
+    when = real_service.ask("Who will he meet in Moscow?", history=history)
+    assert when.understood_as == "Who will Olaf Scholz meet in Moscow?"

@@ -102,7 +102,9 @@ def answer_embed(answer: dict[str, Any], sources_searched: int) -> discord.Embed
     """The answer with [n] markers, one field per citation, and a footer."""
     found = answer["found"]
     colour = discord.Colour.blue() if found else discord.Colour.light_grey()
-    embed = discord.Embed(description=clip(safe(answer["answer"]), DESCRIPTION_LIMIT), colour=colour)
+    understood = answer.get("understood_as")
+    lead = f"*Understood as: {clip(safe(understood), 300)}*\n\n" if understood else ""
+    embed = discord.Embed(description=clip(lead + safe(answer["answer"]), DESCRIPTION_LIMIT), colour=colour)
     citations = answer["citations"] if found else answer.get("closest", [])
     if not found:
         embed.title = "I couldn't find that"
