@@ -11,6 +11,8 @@ from typing import Any, get_args, get_origin, get_type_hints
 from index.answer import AnswerSettings
 from index.errors import QABotError
 
+FOLLOWUP_MODES = ("button", "thread", "off")
+
 
 class ConfigError(QABotError):
     """The configuration file is unreadable or holds a bad value."""
@@ -53,6 +55,7 @@ class DiscordSettings:
     answer_dms: bool = True
     max_pending: int = 100
     max_pending_per_guild: int = 40
+    followups: str = "button"  # button: offer "Continue in thread"; thread: answer in a new thread; off
 
 
 @dataclass(frozen=True)
@@ -176,5 +179,8 @@ def load_settings(path: str | Path | None) -> Settings:
             "or name a file with discord.token_file."
         )
     settings = _build(Settings, data, "")
+    if settings.discord.followups not in FOLLOWUP_MODES:
+        raise ConfigError(f"discord.followups: expected one of {', '.join(FOLLOWUP_MODES)}, "
+                          f"got {settings.discord.followups!r}.")
     return Settings(**{f.name: getattr(settings, f.name) for f in fields(Settings) if f.name != "base_dir"},
                     base_dir=str(file.resolve().parent))

@@ -40,6 +40,7 @@ class FakeDiscord:
         self.files: dict[str, str] = {}  # served as text/html under /files/<name>, for URL sources
         self.times: dict[str, float] = {}  # interaction id -> when it was dispatched / acknowledged
         self.acked: dict[str, float] = {}
+        self.threads: dict[str, str] = {}  # thread id (= the message it started from) -> parent channel
         self.requests: list[tuple[str, str, Any]] = []
         self.commands: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []  # channel messages and webhook followups/edits
@@ -132,15 +133,23 @@ class FakeDiscord:
                        "components": []}
             if isinstance(body, dict):
                 message.update({k: v for k, v in body.items() if k in ("content", "embeds", "components", "flags")})
-            self._note({"via": request.method + " " + path, "body": body})
+            self._note({"via": request.method + " " + path, "body": body, "id": message["id"]})
             if request.method == "DELETE":
                 return web.Response(status=204)
             return _json(message)
+        if path.startswith("/channels/") and path.endswith("/threads") and request.method == "POST":
+            parent, message_id = path.split("/")[2], path.split("/")[4]
+            if message_id in self.threads:
+                return _json({"message": "A thread has already been created for this message", "code": 160004}, 400)
+            self.threads[message_id] = parent
+            self.changed.set()
+            return _json(self.thread_payload(message_id, body.get("name") or "thread"))
         if path.startswith("/channels/") and path.endswith("/typing"):
             return web.Response(status=204)
         if path.startswith("/channels/") and path.endswith("/messages") and request.method == "POST":
-            self._note({"via": "channel", "channel": path.split("/")[2], "body": body})
-            message = {"id": str(next(_ids)), "channel_id": CHANNEL_ID, "type": 0, "content": body.get("content") or "",
+            note = {"via": "channel", "channel": path.split("/")[2], "body": body, "id": str(next(_ids))}
+            self._note(note)
+            message = {"id": note["id"], "channel_id": note["channel"], "type": 0, "content": body.get("content") or "",
                        "embeds": body.get("embeds", []), "author": user(BOT_ID, "qabot", bot=True),
                        "attachments": [], "mentions": [], "mention_roles": [], "pinned": False,
                        "mention_everyone": False, "tts": False, "timestamp": "2026-01-01T00:00:00+00:00",
@@ -187,6 +196,19 @@ class FakeDiscord:
             "emojis": [], "stickers": [], "features": [], "threads": [], "presences": [], "voice_states": [],
         }
 
+    def thread_payload(self, thread: str, name: str = "thread") -> dict[str, Any]:
+        parent = self.threads[thread]
+        return {"id": thread, "type": 11, "guild_id": str(int(parent) - 100), "parent_id": parent, "name": name,
+                "owner_id": BOT_ID, "message_count": 0, "member_count": 1, "rate_limit_per_user": 0, "flags": 0,
+                "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "locked": False,
+                                    "archive_timestamp": "2026-01-01T00:00:00+00:00"}}
+
+    def _channel(self, guild: str, channel: str | None) -> dict[str, Any]:
+        """A text channel of the guild, or one of the threads started in it."""
+        if channel in self.threads:
+            return self.thread_payload(channel)
+        return {"id": self.channel_of(guild), "type": 0, "guild_id": guild, "name": "news", "position": 0}
+
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         assert self.ws is not None
         self.seq += 1
@@ -200,7 +222,7 @@ class FakeDiscord:
                 "joined_at": "2026-01-01T00:00:00+00:00"}
 
     async def slash(self, name: str, options: list[dict[str, Any]], uid: str = "42", moderator: bool = False,
-                    guild: str | None = GUILD_ID, kind: int = 2) -> str:
+                    guild: str | None = GUILD_ID, kind: int = 2, channel: str | None = None) -> str:
         """Dispatch a slash-command interaction (kind 4: an autocomplete request) in a guild, or a DM
         when guild is None; returns its id."""
         command = next(c for c in self.commands if c["name"] == name.split()[0])
@@ -216,18 +238,36 @@ class FakeDiscord:
         if guild is None:
             payload.update({"channel_id": "800", "channel": {"id": "800", "type": 1}, "user": user(uid, f"user{uid}")})
         else:
-            channel = self.channel_of(guild)
+            where = self._channel(guild, channel)
             payload.update({
-                "guild_id": guild, "channel_id": channel, "guild_locale": "en-US",
-                "channel": {"id": channel, "type": 0, "guild_id": guild, "name": "news", "position": 0},
+                "guild_id": guild, "channel_id": where["id"], "guild_locale": "en-US", "channel": where,
                 "member": self.member(uid, f"user{uid}", moderator),
             })
         self.times[iid] = asyncio.get_running_loop().time()
         await self.dispatch("INTERACTION_CREATE", payload)
         return iid
 
-    async def mention(self, text: str, uid: str = "43", guild: str = GUILD_ID) -> None:
+    async def click(self, custom_id: str, message_id: str, uid: str = "42", guild: str = GUILD_ID) -> str:
+        """Dispatch a button press on a message the bot posted; returns the interaction id."""
+        iid = str(next(_ids))
         channel = self.channel_of(guild)
+        await self.dispatch("INTERACTION_CREATE", {
+            "id": iid, "application_id": APP_ID, "type": 3, "token": f"tok-{iid}", "version": 1,
+            "attachment_size_limit": 26214400, "guild_id": guild, "channel_id": channel, "guild_locale": "en-US",
+            "channel": self._channel(guild, None), "member": self.member(uid, f"user{uid}"), "locale": "en-US",
+            "data": {"custom_id": custom_id, "component_type": 2}, "entitlements": [],
+            "authorizing_integration_owners": {}, "app_permissions": "0",
+            "message": {"id": message_id, "channel_id": channel, "type": 0, "content": "", "embeds": [],
+                        "author": user(BOT_ID, "qabot", bot=True), "attachments": [], "mentions": [],
+                        "mention_roles": [], "pinned": False, "mention_everyone": False, "tts": False,
+                        "timestamp": "2026-01-01T00:00:00+00:00", "edited_timestamp": None, "flags": 0,
+                        "components": [{"type": 1, "components": [
+                            {"type": 2, "style": 2, "label": "button", "custom_id": custom_id}]}]},
+        })
+        return iid
+
+    async def mention(self, text: str, uid: str = "43", guild: str = GUILD_ID, channel: str | None = None) -> None:
+        channel = self._channel(guild, channel)["id"]
         await self.dispatch("MESSAGE_CREATE", {
             "id": str(next(_ids)), "channel_id": channel, "guild_id": guild, "type": 0,
             "content": f"<@{BOT_ID}> {text}", "author": user(uid, f"user{uid}"),

@@ -232,7 +232,7 @@ class BrokenService:
     def __getattr__(self, name: str) -> object:
         return getattr(self._real, name)
 
-    def ask(self, question: str, top_k: int | None = None) -> None:
+    def ask(self, question: str, top_k: int | None = None, **options: object) -> None:
         raise RuntimeError("disk on fire")
 
 

@@ -14,7 +14,7 @@ from index.cache import sqlite_session
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, user_id INTEGER, channel_id INTEGER,
-    question TEXT NOT NULL, answer_json TEXT NOT NULL, guild_id INTEGER
+    question TEXT NOT NULL, answer_json TEXT NOT NULL, guild_id INTEGER, message_id INTEGER
 );
 CREATE TABLE IF NOT EXISTS feedback (
     answer_id INTEGER NOT NULL REFERENCES answers(id), user_id INTEGER NOT NULL, vote TEXT NOT NULL,
@@ -27,7 +27,9 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 """
 # Databases made before records carried the server: add the column (old rows keep NULL, the DM space).
-_MIGRATIONS = (("answers", "guild_id", "INTEGER"), ("feedback", "guild_id", "INTEGER"))
+_MIGRATIONS = (("answers", "guild_id", "INTEGER"), ("feedback", "guild_id", "INTEGER"),
+               ("answers", "message_id", "INTEGER"))
+THREAD_HISTORY = 5  # previous answers a follow-up in a thread is read with
 
 
 def _now(offset_seconds: float = 0.0) -> str:
@@ -66,6 +68,26 @@ class Records:
             row = db.execute("SELECT answer_json FROM answers WHERE id = ? AND guild_id IS ?",
                              (answer_id, guild_id)).fetchone()
         return json.loads(row[0]) if row else None
+
+    def set_message(self, answer_id: int, message_id: int) -> None:
+        """Remember which Discord message shows an answer (a thread started from it has its id)."""
+        with self._db() as db:
+            db.execute("UPDATE answers SET message_id = ? WHERE id = ?", (message_id, answer_id))
+
+    def thread_history(self, channel_id: int | None, guild_id: int | None) -> list[dict[str, Any]]:
+        """If ``channel_id`` is a thread started from one of our answers: that answer and the ones given
+        in the thread since, oldest first (at most THREAD_HISTORY); otherwise nothing."""
+        if channel_id is None:
+            return []
+        with self._db() as db:
+            start = db.execute("SELECT id FROM answers WHERE message_id = ? AND guild_id IS ?",
+                               (channel_id, guild_id)).fetchone()
+            if start is None:
+                return []
+            rows = db.execute(
+                "SELECT answer_json FROM answers WHERE (id = ? OR channel_id = ?) AND guild_id IS ? "
+                "ORDER BY id DESC LIMIT ?", (start[0], channel_id, guild_id, THREAD_HISTORY)).fetchall()
+        return [json.loads(row[0]) for row in reversed(rows)]
 
     def save_feedback(self, answer_id: int, user_id: int, vote: str, guild_id: int | None) -> bool:
         """Store (or change) one user's vote on an answer; False if the answer is unknown here."""

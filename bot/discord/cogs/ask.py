@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -11,7 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.client import BUSY
-from bot.discord.render import answer_embed, error_text, passages_embed
+from bot.discord.render import answer_embed, clip, error_text, passages_embed
 from index.errors import QABotError
 
 if TYPE_CHECKING:
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 NO_PINGS = discord.AllowedMentions.none()
 GONE = "That answer is no longer available."
+THREAD_INTRO = ("Ask follow-up questions here (mention me or use /ask): I read each one with the questions "
+                "before it, so \"and Johnson?\" or \"what did he say about NATO?\" work.")
 log = logging.getLogger("qabot.discord")
 
 
@@ -77,6 +80,50 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qabot
         await interaction.followup.send("Thanks, your feedback was recorded." if saved else GONE, ephemeral=True)
 
 
+class ThreadButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qabot:thread:(?P<id>[0-9]+)"):
+    """Starts a thread from the answer; questions asked there are read with the ones before."""
+
+    def __init__(self, answer_id: int) -> None:
+        super().__init__(discord.ui.Button(label="Continue in thread", style=discord.ButtonStyle.secondary,
+                                           custom_id=f"qabot:thread:{answer_id}"))
+        self.answer_id = answer_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str]) -> ThreadButton:
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        bot: QABot = interaction.client  # type: ignore[assignment]
+        if await _refused(bot, interaction):
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        stored = await bot.run_blocking(bot.records.answer, self.answer_id, interaction.guild_id)
+        if stored is None or interaction.message is None:
+            await interaction.followup.send(GONE, ephemeral=True)
+            return
+        await bot.run_blocking(bot.records.set_message, self.answer_id, interaction.message.id)
+        thread = await start_thread(interaction.channel, interaction.message.id, stored["question"])
+        text = f"Ask your follow-up questions in {thread.mention}." if thread else \
+            "I couldn't start a thread here (there may already be one for this answer)."
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+async def start_thread(channel: Any, message_id: int, question: str) -> discord.Thread | None:
+    """A thread from an answer's message in a text channel, with a line saying how to use it; None if
+    that is not possible here (a DM, already a thread) or Discord refused."""
+    if not isinstance(channel, discord.TextChannel):
+        return None
+    try:
+        thread = await channel.create_thread(name=clip(" ".join(question.split()) or "Follow-ups", 90),
+                                             message=discord.Object(id=message_id), auto_archive_duration=1440)
+        await thread.send(THREAD_INTRO, allowed_mentions=NO_PINGS)
+    except discord.HTTPException:
+        log.info("could not start a thread from message %s", message_id, exc_info=True)
+        return None
+    return thread
+
+
 async def _refused(bot: QABot, interaction: discord.Interaction) -> bool:
     """Buttons do not pass the command tree's check: refuse servers that are not served here too."""
     refusal = bot.refusal_for(interaction.guild_id)
@@ -85,14 +132,28 @@ async def _refused(bot: QABot, interaction: discord.Interaction) -> bool:
     return refusal is not None
 
 
-def answer_view(answer_id: int, has_passages: bool) -> discord.ui.View:
-    """Buttons under an answer: passages (cited, or the closest ones when not found) and feedback."""
+def answer_view(answer_id: int, has_passages: bool, thread_button: bool = False) -> discord.ui.View:
+    """Buttons under an answer: passages (cited, or the closest ones when not found), feedback, and
+    "Continue in thread" when follow-ups are offered that way."""
     view = discord.ui.View(timeout=None)
     if has_passages:
         view.add_item(PassagesButton(answer_id))
     view.add_item(FeedbackButton("up", answer_id))
     view.add_item(FeedbackButton("down", answer_id))
+    if thread_button:
+        view.add_item(ThreadButton(answer_id))
     return view
+
+
+@dataclass
+class Shown:
+    """An answer ready to post, and what happens after it is posted."""
+
+    embed: discord.Embed
+    view: discord.ui.View
+    answer_id: int
+    question: str
+    start_thread: bool  # followups = "thread" and not already in one of our threads
 
 
 class AskCog(commands.Cog):
@@ -113,16 +174,30 @@ class AskCog(commands.Cog):
             return f"You're asking quickly! Please try again in {max(1, round(retry))} seconds."
         return None
 
-    async def _answer(
-        self, question: str, user_id: int, channel_id: int | None, guild_id: int | None
-    ) -> tuple[discord.Embed, discord.ui.View]:
-        space = self.bot.space(guild_id)
-        answer = await self.bot.run_blocking(space.ask, question)
+    async def _answer(self, question: str, user_id: int, channel_id: int | None, guild_id: int | None) -> Shown:
+        """Answer (read with the thread's earlier questions when asked in one of our threads) and store it."""
+        bot = self.bot
+        space = bot.space(guild_id)
+        earlier = await bot.run_blocking(bot.records.thread_history, channel_id, guild_id)
+        history = [space.turn_of(a) for a in earlier]
+        answer = await bot.run_blocking(space.ask, question, history=history)
         data: dict[str, Any] = answer.to_json()
-        answer_id = await self.bot.run_blocking(self.bot.records.save_answer, guild_id, user_id, channel_id,
-                                                answer.question, data)
-        sources = await self.bot.run_blocking(lambda: len(space.loaded().sources))
-        return answer_embed(data, sources), answer_view(answer_id, bool(answer.citations or answer.closest))
+        answer_id = await bot.run_blocking(bot.records.save_answer, guild_id, user_id, channel_id, question, data)
+        sources = await bot.run_blocking(lambda: len(space.loaded().sources))
+        mode = bot.settings.discord.followups if guild_id is not None and not earlier else "off"
+        view = answer_view(answer_id, bool(answer.citations or answer.closest), thread_button=mode == "button")
+        return Shown(answer_embed(data, sources), view, answer_id, question, mode == "thread")
+
+    async def _posted(self, shown: Shown, message: discord.Message | None, channel: Any) -> None:
+        """After posting: remember the message (a thread started from it continues this answer)."""
+        if message is None:
+            return
+        try:
+            await self.bot.run_blocking(self.bot.records.set_message, shown.answer_id, message.id)
+            if shown.start_thread:
+                await start_thread(channel, message.id, shown.question)
+        except Exception:  # noqa: BLE001 - the answer is out; this must not turn it into an error
+            log.exception("after posting answer %s", shown.answer_id)
 
     @app_commands.command(name="ask", description="Ask a question about the indexed news sources")
     @app_commands.describe(question="What you want to know, e.g. What did Scholz say?")
@@ -138,10 +213,12 @@ class AskCog(commands.Cog):
             return
         try:
             await interaction.response.defer(thinking=True)
-            embed, view = await self._answer(question, interaction.user.id, interaction.channel_id, guild)
+            shown = await self._answer(question, interaction.user.id, interaction.channel_id, guild)
         finally:
             self.bot.work.leave(guild)
-        await interaction.followup.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
+        posted = await interaction.followup.send(embed=shown.embed, view=shown.view, allowed_mentions=NO_PINGS,
+                                                 wait=True)
+        await self._posted(shown, posted, interaction.channel)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -166,7 +243,7 @@ class AskCog(commands.Cog):
             return
         try:
             async with message.channel.typing():
-                embed, view = await self._answer(question, message.author.id, message.channel.id, guild)
+                shown = await self._answer(question, message.author.id, message.channel.id, guild)
         except QABotError as exc:
             await self._reply(message, error_text(exc))
             return
@@ -176,7 +253,9 @@ class AskCog(commands.Cog):
             return
         finally:
             self.bot.work.leave(guild)
-        await message.reply(embed=embed, view=view, mention_author=False, allowed_mentions=NO_PINGS)
+        posted = await message.reply(embed=shown.embed, view=shown.view, mention_author=False,
+                                     allowed_mentions=NO_PINGS)
+        await self._posted(shown, posted, message.channel)
 
     @staticmethod
     async def _reply(message: discord.Message, text: str) -> None:
@@ -187,5 +266,5 @@ class AskCog(commands.Cog):
 
 
 async def setup(bot: QABot) -> None:
-    bot.add_dynamic_items(PassagesButton, FeedbackButton)
+    bot.add_dynamic_items(PassagesButton, FeedbackButton, ThreadButton)
     await bot.add_cog(AskCog(bot))
