@@ -29,6 +29,7 @@ def test_example_config_loads_and_matches_defaults() -> None:
         ("[sources]\ninclude_bundled = 1\n", "sources.include_bundled: expected true or false"),
         ("[discord]\ntoken = 'abc'\n", "must not be in the config file"),
         ("answer = 3\n", "answer: expected a table"),
+        ("[discord]\nfollowups = 'sometimes'\n", "discord.followups: expected one of button, thread, off"),
         ("[answer\n", "not valid TOML"),
     ],
 )
