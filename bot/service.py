@@ -144,6 +144,13 @@ class SourceInfo:
     last_error: str | None
 
 
+def _state(entries: dict[str, SourceEntry], feeds: dict[str, FeedEntry]) -> tuple[object, ...]:
+    """What a refresh can change that is worth a new generation (not the time it was checked)."""
+    return (tuple((k, e.source.content_hash, e.status, e.last_error, e.etag, e.last_modified)
+                  for k, e in sorted(entries.items())),
+            tuple((u, f.title, f.etag, f.last_modified, f.status, f.last_error) for u, f in sorted(feeds.items())))
+
+
 class QAService:
     """Owns the embedder and the live index generation; reloads when a new one is swapped in."""
 
@@ -408,6 +415,7 @@ class QAService:
             unknown = [i for i in ids or [] if i not in entries and i not in feed_ids]
             if unknown:
                 raise SourceError(f"No source with id {unknown[0]!r}.")
+            before = _state(entries, feeds) if remote_only and found is None else None
             wanted = [i for i in ids or list(entries) if i in entries]
             for sid in [i for i in wanted if not remote_only or entries[i].source.kind == "url"]:
                 old = entries[sid]
@@ -430,6 +438,8 @@ class QAService:
             for fid, url in feed_ids.items():
                 if ids is None or fid in ids:
                     feeds[url] = self._refresh_feed(feeds[url], entries, report)
+            if before is not None and _state(entries, feeds) == before:
+                return report  # a scheduled refresh that found nothing new writes no generation
             report.manifest = self._commit(list(entries.values()), progress, on_total, feeds)
         return report
 

@@ -216,6 +216,9 @@ def test_scheduled_refresh_rereads_only_remote_sources(tmp_path: Path, site: Sit
     assert [service.loaded().sources[i].source.title for i in report.added] == ["Bridge closed for works"]
     assert report.unchanged == []  # the bundled article was not re-read
     assert service.follows_remote()
+    live = service.loaded().path
+    quiet = service.reindex(remote_only=True)  # nothing new: no new generation
+    assert quiet.manifest is None and service.loaded().path == live
 
 
 def test_xml_that_is_not_a_feed_is_refused(tmp_path: Path, site: Site) -> None:
