@@ -71,11 +71,7 @@ class Retriever(People):
         self.embedder = embedder
         self.model = model or load_model()
         self.sentences = index.sentences
-        self.vectors = (
-            index.faiss.reconstruct_n(0, index.faiss.ntotal)
-            if index.faiss.ntotal
-            else np.zeros((0, embedder.dimension), np.float32)
-        )
+        self.vectors = index.vectors()  # a view: the vectors stay where FAISS holds them
         self.antecedent = self._antecedents()
         self._speaker_words = {
             w for s in self.sentences for name in s.speakers for w in name.split() if w[:1].isupper()

@@ -43,10 +43,30 @@ def _load() -> Any:
     global _nlp
     with _lock:
         if _nlp is None:
-            import spacy
-
+            spacy = _import_spacy_without_torch()
             _nlp = spacy.load(SPACY_MODEL)
         return _nlp
+
+
+def _import_spacy_without_torch() -> Any:
+    """Import spaCy without letting thinc import torch.
+
+    thinc imports torch whenever it is installed (about 0.8 s and 180 MB here), though this CPU
+    pipeline never uses it (the same NumpyOps run either way; tests/test_speakers.py checks the
+    parse is the same). While spaCy is imported, ``import torch`` is made to fail; afterwards it
+    works again for whoever needs it (the MiniLM embedder)."""
+    import sys
+
+    if "spacy" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]  # "import torch" raises ImportError
+    try:
+        import spacy
+    finally:
+        del sys.modules["torch"]
+    return spacy
 
 
 def fold(name: str) -> str:

@@ -360,6 +360,17 @@ class LoadedIndex:
                                ents, digest)
             )
 
+    def vectors(self) -> np.ndarray:
+        """Every sentence vector, as a read-only view of the FAISS index's own memory (no copy)."""
+        import faiss
+
+        n, d = self.faiss.ntotal, self.faiss.d
+        if n == 0:
+            return np.zeros((0, d), np.float32)
+        view = faiss.rev_swig_ptr(self.faiss.get_xb(), n * d).reshape(n, d)
+        view.flags.writeable = False
+        return view
+
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Top-k (row, cosine) by inner product of unit vectors."""
         if self.faiss.ntotal == 0:

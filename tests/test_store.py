@@ -193,3 +193,11 @@ def test_service_picks_up_a_new_generation_without_restart(built_fake_service: Q
     answer = reader.ask("What did Marta Kowalczyk say?")
     assert answer.found
     assert all("Marta Kowalczyk" in c.speakers for c in answer.citations)
+
+
+def test_vectors_are_a_view_of_the_faiss_index_not_a_copy(built_fake_service: QAService) -> None:
+    index = built_fake_service.loaded()
+    view = index.vectors()
+    assert view.shape == (index.faiss.ntotal, index.faiss.d)
+    assert not view.flags.owndata and not view.flags.writeable
+    assert np.allclose(view, index.faiss.reconstruct_n(0, index.faiss.ntotal))
