@@ -368,7 +368,6 @@ def serve_cmd(config_path: str | None, index_dir: str | None) -> None:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI; domain errors become one line on stderr and exit code 1."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
     try:
         main.main(args=argv, prog_name="qabot", standalone_mode=False)
     except click.exceptions.Exit as exc:

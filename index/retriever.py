@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from index.bm25 import BM25
 from index.embedder import Embedder
 from index.features import Pool, ranking_features
 from index.lexicon import NEGATIONS, QUESTION_WORDS, STOPWORDS, TALK_WORDS, TITLE_WORDS, acronym, acronyms_in
@@ -64,9 +64,6 @@ class Retriever(People):
     """Hybrid search over one loaded index generation."""
 
     def __init__(self, index: LoadedIndex, embedder: Embedder, model: AnswerModel | None = None) -> None:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
         self.index = index
         self.embedder = embedder
         self.model = model or load_model()
@@ -91,9 +88,7 @@ class Retriever(People):
             self.context_vectors = blend / np.linalg.norm(blend, axis=1, keepdims=True).clip(1e-9)
         else:
             self.context_vectors = np.zeros((0, self.vectors.shape[1]), np.float32)
-        self.bm25 = bm25s.BM25()
-        if docs:
-            self.bm25.index([d or ["_"] for d in docs], show_progress=False)
+        self.bm25 = BM25([d or ["_"] for d in docs])
         self.token_sets = [set(tokenize(s.text)) for s in self.sentences]
         # "They" stands for the people named before (kept apart: they are not the sentence's words)
         self.carried_tokens = {row: set(tokenize(" ".join(names))) for row, names in carried_names.items()}

@@ -367,6 +367,8 @@ class LoadedIndex:
         n, d = self.faiss.ntotal, self.faiss.d
         if n == 0:
             return np.zeros((0, d), np.float32)
+        if not hasattr(self.faiss, "get_xb"):  # not a flat index: its vectors must be decoded
+            return np.asarray(self.faiss.reconstruct_n(0, n))
         view = faiss.rev_swig_ptr(self.faiss.get_xb(), n * d).reshape(n, d)
         view.flags.writeable = False
         return view

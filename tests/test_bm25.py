@@ -1,0 +1,39 @@
+"""Our BM25 gives the scores bm25s gives (the fitted weights were learned on those)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from bot.service import bundled_source
+from index.bm25 import BM25
+from index.chunking import chunk_source
+from index.query import tokenize, tokenize_with_pairs
+
+
+@pytest.fixture(scope="module")
+def docs() -> list[list[str]]:
+    src = bundled_source()
+    sentences = [s.text for c in chunk_source(src.id, src.text) for s in c.sentences]
+    return [tokenize_with_pairs(s) or ["_"] for s in sentences]
+
+
+@pytest.mark.parametrize("question", [
+    "What did Scholz say?", "Where will the US relocate its embassy?", "What did Putin and Lavrov discuss?",
+    "nato nato membership", "words no sentence holds at all",
+])
+def test_scores_equal_bm25s(docs: list[list[str]], question: str) -> None:
+    bm25s = pytest.importorskip("bm25s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    reference = bm25s.BM25()
+    reference.index(docs, show_progress=False)
+    tokens = tokenize_with_pairs(question) + tokenize(question)
+    known = [t for t in tokens if t in reference.vocab_dict]
+    expected = reference.get_scores(known) if known else np.zeros(len(docs))
+    assert np.allclose(BM25(docs).get_scores(tokens), expected, atol=1e-5)
+
+
+def test_an_empty_index_scores_nothing() -> None:
+    assert BM25([]).get_scores(["x"]).shape == (0,)
