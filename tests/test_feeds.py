@@ -151,9 +151,12 @@ def test_a_feed_adds_each_item_as_its_own_source(tmp_path: Path, site: Site, pat
     assert answer.found and "winter timetable" in answer.answer
 
 
-def test_refresh_adds_new_items_keeps_known_ones_unfetched_and_drops_removed(tmp_path: Path, site: Site) -> None:
+@pytest.mark.parametrize("path", ["/rss.xml", "/atom.xml"])
+def test_refresh_adds_new_items_keeps_known_ones_unfetched_and_drops_removed(
+    tmp_path: Path, site: Site, path: str
+) -> None:
     service = service_for(tmp_path)
-    service.add_urls([f"{site.base}/rss.xml"])
+    service.add_urls([site.base + path])
     fetched = _articles(site)
     now = time.time()
     site.items = [("budget", now - 0.5 * DAY), ("crane", now - 1 * DAY)]  # ferry left the feed
@@ -169,7 +172,7 @@ def test_refresh_adds_new_items_keeps_known_ones_unfetched_and_drops_removed(tmp
     # nothing changed since: a conditional request, answered 304, and no article fetched
     before = _articles(site)
     again = service.reindex()
-    assert site.not_modified["/rss.xml"] == 1
+    assert site.not_modified[path] == 1
     assert _articles(site) == before and not again.added and not again.removed
     assert "not modified" in again.summary()
 
