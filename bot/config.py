@@ -37,7 +37,7 @@ class IndexSettings:
 class SourceSettings:
     paths: list[str] = field(default_factory=list)
     include_bundled: bool = True
-    max_sources: int = 200  # per space (the default one and each server's)
+    max_sources: int = 200  # per Discord server's space (the default space, the operator's, has no cap)
     max_source_bytes: int = 5 * 1024 * 1024  # of a source's text
 
 
