@@ -40,12 +40,8 @@ class PassagesButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qabot
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         bot: QABot = interaction.client  # type: ignore[assignment]
-        if await _refused(bot, interaction):
-            return
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        stored = await bot.run_blocking(bot.records.answer, self.answer_id, interaction.guild_id)
+        stored = await _stored_answer(bot, interaction, self.answer_id)
         if stored is None:
-            await interaction.followup.send(GONE, ephemeral=True)
             return
         service = bot.space(interaction.guild_id)
         citations = stored.get("citations") or stored.get("closest", [])
@@ -95,11 +91,10 @@ class ThreadButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qabot:t
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         bot: QABot = interaction.client  # type: ignore[assignment]
-        if await _refused(bot, interaction):
+        stored = await _stored_answer(bot, interaction, self.answer_id)
+        if stored is None:
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        stored = await bot.run_blocking(bot.records.answer, self.answer_id, interaction.guild_id)
-        if stored is None or interaction.message is None:
+        if interaction.message is None:  # Discord always sends it with a button press
             await interaction.followup.send(GONE, ephemeral=True)
             return
         await bot.run_blocking(bot.records.set_message, self.answer_id, interaction.message.id)
@@ -122,6 +117,18 @@ async def start_thread(channel: Any, message_id: int, question: str) -> discord.
         log.info("could not start a thread from message %s", message_id, exc_info=True)
         return None
     return thread
+
+
+async def _stored_answer(bot: QABot, interaction: discord.Interaction, answer_id: int) -> dict[str, Any] | None:
+    """For a button under an answer: refuse servers not served, acknowledge privately, then load the
+    answer (of this server only); None once the user has been told why not."""
+    if await _refused(bot, interaction):
+        return None
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    stored = await bot.run_blocking(bot.records.answer, answer_id, interaction.guild_id)
+    if stored is None:
+        await interaction.followup.send(GONE, ephemeral=True)
+    return stored
 
 
 async def _refused(bot: QABot, interaction: discord.Interaction) -> bool:
