@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from index import derived
 from index.bm25 import BM25
 from index.embedder import Embedder
 from index.features import Pool, ranking_features
@@ -60,6 +61,12 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+# What ``Retriever._derive`` computes from the text: saved beside the generation by index.derived.
+DERIVED = ("antecedent", "_speaker_words", "context_rows", "bm25", "token_sets", "carried_tokens",
+           "carried_words", "speaker_tokens", "source_words", "source_stems", "vocabulary",
+           "stem_vocabulary", "speakers", "idf", "max_idf", "capitals", "acronyms", "folded_words")
+
+
 class Retriever(People):
     """Hybrid search over one loaded index generation."""
 
@@ -69,6 +76,28 @@ class Retriever(People):
         self.model = model or load_model()
         self.sentences = index.sentences
         self.vectors = index.vectors()  # a view: the vectors stay where FAISS holds them
+        self._by_initial: dict[str, list[str]] | None = None  # built on first fuzzy look-up
+        self._named: dict[str, frozenset[str]] = {}
+        self._with_word: dict[str, frozenset[str]] = {}
+        self._lead_words: dict[str, frozenset[str]] = {}
+        key = derived.key_for(index.path, index.manifest)
+        state = derived.load(index.path, key)
+        if state is None or set(state) != set(DERIVED):
+            state = self._derive()
+            derived.save(index.path, key, state)
+        self.__dict__.update(state)
+        # A sentence opening with "They"/"He"/"Both" is read with the one before it: its
+        # meaning in context is the blend of the two (used when that scores higher).
+        if len(self.context_rows):
+            before_rows = np.array([self.antecedent[r][0] for r in self.context_rows], dtype=np.int64)
+            blend = self.vectors[self.context_rows] + CONTEXT_WEIGHT * self.vectors[before_rows]
+            self.context_vectors = blend / np.linalg.norm(blend, axis=1, keepdims=True).clip(1e-9)
+        else:
+            self.context_vectors = np.zeros((0, self.vectors.shape[1]), np.float32)
+
+    def _derive(self) -> dict[str, object]:
+        """Everything retrieval derives from the generation's text (kept by ``index.derived``)."""
+        index = self.index
         self.antecedent = self._antecedents()
         self._speaker_words = {
             w for s in self.sentences for name in s.speakers for w in name.split() if w[:1].isupper()
@@ -79,25 +108,13 @@ class Retriever(People):
             chunk = index.chunks[s.chunk_id]
             docs.append(tokenize_with_pairs(s.text)
                         + tokenize(" ".join([*s.speakers, *carried_names.get(s.row, []), chunk.section or ""])))
-        # A sentence opening with "They"/"He"/"Both" is read with the one before it: its
-        # meaning in context is the blend of the two (used when that scores higher).
         self.context_rows = np.array(sorted(self.antecedent), dtype=np.int64)
-        if len(self.context_rows):
-            before_rows = np.array([self.antecedent[r][0] for r in self.context_rows], dtype=np.int64)
-            blend = self.vectors[self.context_rows] + CONTEXT_WEIGHT * self.vectors[before_rows]
-            self.context_vectors = blend / np.linalg.norm(blend, axis=1, keepdims=True).clip(1e-9)
-        else:
-            self.context_vectors = np.zeros((0, self.vectors.shape[1]), np.float32)
         self.bm25 = BM25([d or ["_"] for d in docs])
         self.token_sets = [set(tokenize(s.text)) for s in self.sentences]
         # "They" stands for the people named before (kept apart: they are not the sentence's words)
         self.carried_tokens = {row: set(tokenize(" ".join(names))) for row, names in carried_names.items()}
         self.carried_words = {row: set(words(" ".join(names))) for row, names in carried_names.items()}
         self.speaker_tokens = [set(tokenize(" ".join(s.speakers))) for s in self.sentences]
-        self._by_initial: dict[str, list[str]] | None = None  # built on first fuzzy look-up
-        self._named: dict[str, frozenset[str]] = {}
-        self._with_word: dict[str, frozenset[str]] = {}
-        self._lead_words: dict[str, frozenset[str]] = {}
         # per source: its words (for names) and its stems (for unseen words); the union of each
         self.source_words = {
             sid: set(words(entry.source.text)) | set(words(entry.source.title)) for sid, entry in index.sources.items()
@@ -126,6 +143,7 @@ class Retriever(People):
             for short in acronyms_in(entry.source.text):
                 self.acronyms.setdefault(short, set()).add(sid)
         self.folded_words = [set(words(s.text)) for s in self.sentences]
+        return {name: getattr(self, name) for name in DERIVED}
 
     def _antecedents(self) -> dict[int, list[int]]:
         """Row of each anaphoric body sentence -> rows of the body sentences before it, nearest
