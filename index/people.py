@@ -22,18 +22,19 @@ class People:
     sentences: list[SentenceRecord]
     speakers: list[str]
     token_sets: list[set[str]]
+    speaker_rows: dict[str, list[int]]  # speaker -> rows they are reported saying, in order
+    token_rows: dict[str, list[int]]  # stem -> rows holding it, in order
     _named: dict[str, frozenset[str]]
     _lead_words: dict[str, frozenset[str]]
 
     def rows_spoken_by(self, name: str) -> list[int]:
-        """Rows of sentences whose speakers include the named person or body."""
-        matched = self.speakers_named(name)
-        return [s.row for s in self.sentences if matched.intersection(s.speakers)]
+        """Rows of sentences whose speakers include the named person or body, in order."""
+        return sorted({row for speaker in self.speakers_named(name) for row in self.speaker_rows.get(speaker, ())})
 
     def rows_mentioning(self, name: str) -> list[int]:
-        """Rows of sentences that contain the name's last word (a surname, "Kremlin")."""
+        """Rows of sentences that contain the name's last word (a surname, "Kremlin"), in order."""
         parts = tokenize(name)
-        return [s.row for s in self.sentences if parts and parts[-1] in self.token_sets[s.row]]
+        return list(self.token_rows.get(parts[-1], ())) if parts else []
 
     def speakers_named(self, name: str) -> set[str]:
         """The speakers a name or description in a question refers to (cached per generation)."""

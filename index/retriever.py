@@ -63,7 +63,7 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 
 # What ``Retriever._derive`` computes from the text: saved beside the generation by index.derived.
 DERIVED = ("antecedent", "_speaker_words", "context_rows", "bm25", "token_sets", "carried_tokens",
-           "carried_words", "speaker_tokens", "source_words", "source_stems", "vocabulary",
+           "carried_words", "speaker_tokens", "speaker_rows", "token_rows", "source_words", "source_stems", "vocabulary",
            "stem_vocabulary", "speakers", "idf", "max_idf", "capitals", "acronyms", "folded_words")
 
 
@@ -115,6 +115,14 @@ class Retriever(People):
         self.carried_tokens = {row: set(tokenize(" ".join(names))) for row, names in carried_names.items()}
         self.carried_words = {row: set(words(" ".join(names))) for row, names in carried_names.items()}
         self.speaker_tokens = [set(tokenize(" ".join(s.speakers))) for s in self.sentences]
+        self.speaker_rows: dict[str, list[int]] = {}
+        for s in self.sentences:
+            for speaker in dict.fromkeys(s.speakers):
+                self.speaker_rows.setdefault(speaker, []).append(s.row)
+        self.token_rows: dict[str, list[int]] = {}
+        for row, tokens_of in enumerate(self.token_sets):
+            for token in tokens_of:
+                self.token_rows.setdefault(token, []).append(row)
         # per source: its words (for names) and its stems (for unseen words); the union of each
         self.source_words = {
             sid: set(words(entry.source.text)) | set(words(entry.source.title)) for sid, entry in index.sources.items()
