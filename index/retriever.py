@@ -63,8 +63,8 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 
 # What ``Retriever._derive`` computes from the text: saved beside the generation by index.derived.
 DERIVED = ("antecedent", "_speaker_words", "context_rows", "bm25", "token_sets", "carried_tokens",
-           "carried_words", "speaker_tokens", "speaker_rows", "token_rows", "source_words", "source_stems", "vocabulary",
-           "stem_vocabulary", "speakers", "idf", "max_idf", "capitals", "acronyms", "folded_words")
+           "carried_words", "speaker_tokens", "speaker_rows", "token_rows", "source_words", "source_stems",
+           "vocabulary", "stem_vocabulary", "speakers", "idf", "max_idf", "capitals", "acronyms", "folded_words")
 
 
 class Retriever(People):
