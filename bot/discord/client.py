@@ -147,7 +147,10 @@ class QABot(commands.Bot):
             return
         while not self.is_closed():
             await asyncio.sleep(minutes * 60)
-            await self.refresh_remote_sources()
+            try:
+                await self.refresh_remote_sources()
+            except Exception:  # noqa: BLE001 - the schedule must outlive one bad round
+                log.exception("scheduled refresh failed")
 
     async def refresh_remote_sources(self) -> dict[int | None, str]:
         """Re-read feeds and URL sources of every space that has any, in the build thread (questions
