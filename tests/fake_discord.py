@@ -7,10 +7,15 @@ The real discord.py client connects to it after two redirections (see ../shared/
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import discord
+import pytest
+import yarl
 from aiohttp import WSMsgType, web
 
 TOKEN = "fake-token-for-tests"
@@ -304,3 +309,23 @@ class FakeDiscord:
                 self.changed.clear()
                 await self.changed.wait()
         return await asyncio.wait_for(scan(), timeout)
+
+
+@contextlib.asynccontextmanager
+async def connected(monkeypatch: pytest.MonkeyPatch, fake: FakeDiscord, bot: Any) -> AsyncIterator[FakeDiscord]:
+    """Start the fake, point discord.py at it, run ``bot`` until it is ready with its commands
+    synced; close both afterwards."""
+    await fake.start()
+    monkeypatch.setattr(discord.http.Route, "BASE", fake.base)
+    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url))
+    task = asyncio.create_task(bot.start(TOKEN))
+    try:
+        await asyncio.wait_for(bot.wait_until_ready(), 30)
+        while not fake.commands:
+            await asyncio.sleep(0.02)
+        yield fake
+    finally:
+        await bot.close()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await fake.stop()

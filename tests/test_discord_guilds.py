@@ -7,15 +7,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
-import yarl
 
 from bot.config import DiscordSettings, FetchSettings, Settings
 from bot.discord.client import QABot
 from bot.spaces import Spaces
 from tests.conftest import DATA, FakeEmbedder
-from tests.fake_discord import TOKEN, FakeDiscord
+from tests.fake_discord import FakeDiscord, connected
 
 A, B, C = "900000000000000100", "900000000000001100", "900000000000002100"  # C is not allowed
 HARBOUR_HTML = "<html><head><title>Port strike</title></head><body><article>" + "".join(
@@ -26,24 +24,14 @@ HARBOUR_HTML = "<html><head><title>Port strike</title></head><body><article>" + 
 @pytest.fixture
 async def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncIterator[tuple[FakeDiscord, QABot]]:
     fake = FakeDiscord(guild_ids=[A, B, C])
-    await fake.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", fake.base)
-    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url))
     fake.files["harbour.html"] = HARBOUR_HTML
     settings = Settings(discord=DiscordSettings(allowed_guild_ids=[int(A), int(B)], answer_dms=False),
                         fetch=FetchSettings(allowed_hosts=["127.0.0.1"]))
     spaces = Spaces.create(settings, tmp_path / "data", embedder=FakeEmbedder())
     spaces.default.build(spaces.default.configured_sources())
     bot = QABot(spaces, guild_ready_timeout=0.1)
-    task = asyncio.create_task(bot.start(TOKEN))
-    await asyncio.wait_for(bot.wait_until_ready(), 30)
-    while not fake.commands:
-        await asyncio.sleep(0.02)
-    yield fake, bot
-    await bot.close()
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    await fake.stop()
+    async with connected(monkeypatch, fake, bot):
+        yield fake, bot
 
 
 def _text(reply: dict[str, Any]) -> str:

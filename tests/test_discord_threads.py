@@ -7,40 +7,26 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
-import yarl
 
 from bot.config import DiscordSettings, Settings
 from bot.discord.client import QABot
 from bot.spaces import Spaces
 from tests.conftest import FakeEmbedder
-from tests.fake_discord import GUILD_ID, TOKEN, FakeDiscord
+from tests.fake_discord import GUILD_ID, FakeDiscord, connected
 
 
-async def _start(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: str) -> tuple[FakeDiscord, QABot, Any]:
-    fake = FakeDiscord()
-    await fake.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", fake.base)
-    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url))
+def _bot(tmp_path: Path, mode: str) -> QABot:
     spaces = Spaces.create(Settings(discord=DiscordSettings(followups=mode)), tmp_path / "data", embedder=FakeEmbedder())
     spaces.default.build(spaces.default.configured_sources())
-    bot = QABot(spaces, guild_ready_timeout=0.1)
-    task = asyncio.create_task(bot.start(TOKEN))
-    await asyncio.wait_for(bot.wait_until_ready(), 30)
-    while not fake.commands:
-        await asyncio.sleep(0.02)
-    return fake, bot, task
+    return QABot(spaces, guild_ready_timeout=0.1)
 
 
 @pytest.fixture
 async def button_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncIterator[tuple[FakeDiscord, QABot]]:
-    fake, bot, task = await _start(monkeypatch, tmp_path, "button")
-    yield fake, bot
-    await bot.close()
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    await fake.stop()
+    bot = _bot(tmp_path, "button")
+    async with connected(monkeypatch, FakeDiscord(), bot) as fake:
+        yield fake, bot
 
 
 def _description(item: dict[str, Any]) -> str:
@@ -90,8 +76,7 @@ async def test_continue_in_thread_then_follow_ups_are_understood(button_mode) ->
 
 
 async def test_thread_mode_answers_in_a_new_thread(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    fake, bot, task = await _start(monkeypatch, tmp_path, "thread")
-    try:
+    async with connected(monkeypatch, FakeDiscord(), _bot(tmp_path, "thread")) as fake:
         first = await _ask(fake, "What did Scholz say?")
         assert "Continue in thread" not in _buttons(first)
         for _ in range(200):
@@ -101,8 +86,3 @@ async def test_thread_mode_answers_in_a_new_thread(monkeypatch: pytest.MonkeyPat
         assert list(fake.threads) == [first["id"]]
         second = await _ask(fake, "and Blinken?", channel=first["id"], uid="43")
         assert "Understood as: What did Blinken say?" in _description(second)
-    finally:
-        await bot.close()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await fake.stop()

@@ -281,21 +281,13 @@ async def test_discord_moderator_follows_a_feed_and_a_refresh_picks_up_new_items
 async def test_the_bot_refreshes_on_its_schedule(tmp_path: Path, site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
 
-    import discord
-    import yarl
-
     from bot.discord.client import QABot
-    from tests.fake_discord import TOKEN, FakeDiscord
+    from tests.fake_discord import FakeDiscord, connected
 
-    fake = FakeDiscord()
-    await fake.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", fake.base)
-    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url))
     service = service_for(tmp_path, refresh_minutes=0.005)  # every 0.3 s
     service.add_urls([f"{site.base}/rss.xml"])
     bot = QABot(service, guild_ready_timeout=0.1)
-    task = asyncio.create_task(bot.start(TOKEN))
-    try:
+    async with connected(monkeypatch, FakeDiscord(), bot):
         site.items.append(("budget", time.time()))
         for _ in range(600):
             if service.ask("What did Mayor Tomas Eriksen say about the budget?").found:
@@ -303,8 +295,3 @@ async def test_the_bot_refreshes_on_its_schedule(tmp_path: Path, site: Site, mon
             await asyncio.sleep(0.05)
         assert service.ask("What did Mayor Tomas Eriksen say about the budget?").found
         assert any(r[2] == "Scheduled refresh" for r in bot.records.audit_log())
-    finally:
-        await bot.close()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await fake.stop()
