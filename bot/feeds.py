@@ -5,14 +5,13 @@ Pure of the service: it works on a space's ``{source id: SourceEntry}`` and is g
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from index.errors import SourceError
 from index.feeds import FeedDoc, current_items
 from index.sources import source_id_for
-from index.store import FeedEntry, SourceEntry
+from index.store import FeedEntry, SourceEntry, utc_now
 from index.types import Source
 
 
@@ -29,10 +28,6 @@ class FeedUpdate:
 
 def feed_id(url: str, title: str) -> str:
     return source_id_for(url, f"feed {title}")
-
-
-def now_text() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def apply_feed(
@@ -83,4 +78,4 @@ def followed(doc: FeedDoc, previous: FeedEntry | None, added_by: str | None) -> 
     """The registry row after a successful fetch of ``doc``."""
     base = previous or FeedEntry(doc.url, feed_id(doc.url, doc.title), doc.title, added_by=added_by)
     return replace(base, title=doc.title, etag=doc.etag, last_modified=doc.last_modified,
-                   refreshed_at=now_text(), status="ok", last_error=None)
+                   refreshed_at=utc_now(), status="ok", last_error=None)

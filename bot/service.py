@@ -11,17 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.feeds import FeedUpdate, apply_feed, followed, now_text
+from bot.feeds import FeedUpdate, apply_feed, followed
 from index.answer import Answer, Answerer
 from index.chunking import chunk_source
 from index.embedder import Embedder, make_embedder
 from index.errors import IndexMismatchError, InputError, QABotError, SourceError
 from index.feeds import FEED_TYPES, XML_TYPES, FeedDoc, is_feed, parse_feed
-from index.fetch import ACCEPTED_TYPES, Fetched, fetch, fetch_url
+from index.fetch import ACCEPTED_TYPES, Fetched, article, fetch, fetch_url
 from index.followup import Turn, resolve, turn_for
 from index.model import AnswerModel
 from index.retriever import Retriever
-from index.sources import clean_text, expand_paths, read_file, slugify, source_from_bytes
+from index.sources import clean_text, expand_paths, read_file, slugify
 from index.speakers import ATTRIBUTION_VERSION, annotate
 from index.store import (
     BuildInput,
@@ -33,6 +33,7 @@ from index.store import (
     index_exists,
     open_index,
     recover_entries,
+    utc_now,
     write_generation,
 )
 from index.types import Chunk, Sentence, Source
@@ -449,11 +450,11 @@ class QAService:
             got = self._get(feed.url, FEED_TYPES + XML_TYPES, feed.etag, feed.last_modified)
             if got.not_modified:
                 report.feeds[feed.id] = "not modified since the last refresh"
-                return replace(feed, refreshed_at=now_text(), status="ok", last_error=None)
+                return replace(feed, refreshed_at=utc_now(), status="ok", last_error=None)
             doc = parse_feed(got.data, feed.url, got.etag, got.last_modified)
         except SourceError as exc:
             report.failed[feed.id] = str(exc)
-            return replace(feed, refreshed_at=now_text(), status="failed", last_error=str(exc))
+            return replace(feed, refreshed_at=utc_now(), status="failed", last_error=str(exc))
         report.merge_feed(feed.id, self._apply_feed(doc, entries, feed.added_by))
         return followed(doc, feed, feed.added_by)
 
@@ -472,9 +473,7 @@ class QAService:
             got = self._get(source.location, ACCEPTED_TYPES, entry.etag, entry.last_modified)
             if got.not_modified:
                 return None, (got.etag, got.last_modified)
-            fresh = source_from_bytes(got.data, source.location, kind="url", location=source.location,
-                                      url=source.location, content_type=got.content_type)
-            return fresh, (got.etag, got.last_modified)
+            return article(got, source.location), (got.etag, got.last_modified)
         return None, (None, None)  # attachments cannot be read again; feed items come with their feed
 
     def _get(self, url: str, accept: tuple[str, ...], etag: str | None = None,
@@ -497,7 +496,7 @@ class QAService:
             return parse_feed(got.data, url, got.etag, got.last_modified)
         if got.content_type.startswith(XML_TYPES + FEED_TYPES):
             raise SourceError(f"{url} is XML but not an RSS or Atom feed.")
-        return source_from_bytes(got.data, url, kind="url", location=url, url=url, content_type=got.content_type)
+        return article(got, url)
 
     def add_urls(self, urls: list[str], *, added_by: str | None = None, progress: Progress = None,
                  on_total: Progress = None, extra: list[Source] | None = None) -> ChangeReport:

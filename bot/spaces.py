@@ -43,8 +43,7 @@ class Spaces:
         self._guilds: OrderedDict[int, QAService] = OrderedDict()
         # servers with generations of their own, listed once here so that later look-ups (the
         # autocomplete on the event loop) need no disk
-        guilds = self.root / "guilds"
-        self._owned = {int(p.name) for p in guilds.glob("*") if p.name.isdigit() and (p / "CURRENT").exists()}
+        self._owned = set(self._guilds_on_disk())
 
     @classmethod
     def create(cls, settings: Settings, root: Path, embedder: Embedder | None = None,
@@ -80,6 +79,8 @@ class Spaces:
 
     def with_own_index(self) -> list[int | None]:
         """The default space (None) and every server with generations of its own (reads the disk)."""
-        guilds = self.root / "guilds"
-        own = sorted(int(p.name) for p in guilds.glob("*") if p.name.isdigit() and (p / "CURRENT").exists())
-        return [None, *own]
+        return [None, *sorted(self._guilds_on_disk())]
+
+    def _guilds_on_disk(self) -> list[int]:
+        """Servers whose directory holds a live generation (reads the disk)."""
+        return [int(p.name) for p in (self.root / "guilds").glob("*") if p.name.isdigit() and (p / "CURRENT").exists()]

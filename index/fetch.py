@@ -224,5 +224,9 @@ def fetch_url(
     url: str, *, timeout: float = 10.0, max_bytes: int = 5 * 1024 * 1024, allowed_hosts: tuple[str, ...] = ()
 ) -> Source:
     """Download and extract an article."""
-    got = fetch(url, timeout=timeout, max_bytes=max_bytes, allowed_hosts=allowed_hosts)
+    return article(fetch(url, timeout=timeout, max_bytes=max_bytes, allowed_hosts=allowed_hosts), url)
+
+
+def article(got: Fetched, url: str) -> Source:
+    """The article (or PDF) a response holds, as a URL source located at ``url``."""
     return source_from_bytes(got.data, url, kind="url", location=url, url=url, content_type=got.content_type)

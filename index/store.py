@@ -60,7 +60,8 @@ CREATE TABLE sentences (
 """
 
 
-def _now() -> str:
+def utc_now() -> str:
+    """The time now, as stored in the index (ISO 8601, UTC, seconds)."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
@@ -86,8 +87,8 @@ class SourceEntry:
 
     source: Source
     added_by: str | None = None
-    added_at: str = field(default_factory=_now)
-    indexed_at: str = field(default_factory=_now)
+    added_at: str = field(default_factory=utc_now)
+    indexed_at: str = field(default_factory=utc_now)
     status: str = "ok"
     last_error: str | None = None
     previous_text: str | None = None
@@ -108,7 +109,7 @@ class FeedEntry:
     status: str = "ok"
     last_error: str | None = None
     added_by: str | None = None
-    added_at: str = field(default_factory=_now)
+    added_at: str = field(default_factory=utc_now)
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ def write_generation(
         db.executescript(_SCHEMA)
         texts: list[str] = []
         chunk_id = 0
-        now = _now()
+        now = utc_now()
         for item in inputs:
             entry, src = item.entry, item.entry.source
             db.execute(
