@@ -25,6 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import discord  # noqa: E402
 import yarl  # noqa: E402
+from lag import LagProbe  # noqa: E402
 
 from bot.config import DiscordSettings, Settings  # noqa: E402
 from bot.discord.client import QABot  # noqa: E402
@@ -46,7 +47,8 @@ async def main(total: int, max_pending: int | None, per_guild: int | None) -> in
     await fake.start()
     discord.http.Route.BASE = fake.base
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
-    with tempfile.TemporaryDirectory() as tmp:
+    # the bot may still be saving a generation's derived state in a worker thread as it closes
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         limits = {k: v for k, v in (("max_pending", max_pending), ("max_pending_per_guild", per_guild)) if v}
         spaces = Spaces.create(Settings(discord=DiscordSettings(**limits)), Path(tmp) / "data")
         spaces.default.build(spaces.default.configured_sources())
@@ -63,16 +65,8 @@ async def main(total: int, max_pending: int | None, per_guild: int | None) -> in
         for gid in GUILDS:  # load each server's index once, as a running bot would have
             await bot.run_blocking(bot.space(int(gid)).ask, "warm up")
 
-        lags: list[float] = []
-        stop = asyncio.Event()
-
-        async def probe() -> None:
-            while not stop.is_set():
-                t = time.perf_counter()
-                await asyncio.sleep(0.01)
-                lags.append((time.perf_counter() - t - 0.01) * 1000)
-
-        probe_task = asyncio.create_task(probe())
+        probe = LagProbe()
+        probe.start()
         started = time.perf_counter()
         ids = []
         guild_ids = list(GUILDS)
@@ -82,8 +76,8 @@ async def main(total: int, max_pending: int | None, per_guild: int | None) -> in
                                         uid=str(5000 + i), guild=guild_ids[i % len(guild_ids)]))
         replies = await asyncio.gather(*(fake.reply_to(iid, timeout=600) for iid in ids))
         elapsed = time.perf_counter() - started
-        stop.set()
-        await probe_task
+        await probe.stop()
+        lags = probe.lags
         await bot.close()
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
