@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from index.cache import sqlite_session
+from index.followup import HISTORY
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -29,7 +30,6 @@ CREATE TABLE IF NOT EXISTS audit (
 # Databases made before records carried the server: add the column (old rows keep NULL, the DM space).
 _MIGRATIONS = (("answers", "guild_id", "INTEGER"), ("feedback", "guild_id", "INTEGER"),
                ("answers", "message_id", "INTEGER"))
-THREAD_HISTORY = 5  # previous answers a follow-up in a thread is read with
 
 
 def _now(offset_seconds: float = 0.0) -> str:
@@ -76,7 +76,7 @@ class Records:
 
     def thread_history(self, channel_id: int | None, guild_id: int | None) -> list[dict[str, Any]]:
         """If ``channel_id`` is a thread started from one of our answers: that answer and the ones given
-        in the thread since, oldest first (at most THREAD_HISTORY); otherwise nothing."""
+        in the thread since, oldest first (as many as a follow-up is read with); otherwise nothing."""
         if channel_id is None:
             return []
         with self._db() as db:
@@ -86,7 +86,7 @@ class Records:
                 return []
             rows = db.execute(
                 "SELECT answer_json FROM answers WHERE (id = ? OR channel_id = ?) AND guild_id IS ? "
-                "ORDER BY id DESC LIMIT ?", (start[0], channel_id, guild_id, THREAD_HISTORY)).fetchall()
+                "ORDER BY id DESC LIMIT ?", (start[0], channel_id, guild_id, HISTORY)).fetchall()
         return [json.loads(row[0]) for row in reversed(rows)]
 
     def save_feedback(self, answer_id: int, user_id: int, vote: str, guild_id: int | None) -> bool:
