@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from index.postings import Postings
+
 K1 = 1.5
 B = 0.75
 
@@ -28,20 +30,21 @@ class BM25:
             for token in doc:
                 per_doc = counts.setdefault(token, {})
                 per_doc[row] = per_doc.get(row, 0) + 1
-        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        weights: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for token, per_doc in counts.items():
             rows = np.fromiter(per_doc.keys(), dtype=np.int64, count=len(per_doc))
             tf = np.fromiter(per_doc.values(), dtype=np.float64, count=len(per_doc))
             df = len(per_doc)
             idf = np.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
             weight = idf * tf / (tf + k1 * (1.0 - b + b * lengths[rows] / average))
-            self.postings[token] = (rows, weight.astype(np.float32))
+            weights[token] = (rows, weight.astype(np.float32))
+        self.postings = Postings(weights)
 
     def get_scores(self, tokens: Sequence[str]) -> np.ndarray:
         """One score per document: the sum over the query's tokens (repeats count again)."""
         scores = np.zeros(self.size, dtype=np.float32)
+        postings = self.postings
         for token in tokens:
-            posting = self.postings.get(token)
-            if posting is not None:
-                scores[posting[0]] += posting[1]
+            span = postings.span(token)
+            scores[postings.rows[span]] += postings.values[span]
         return scores

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 # Modules whose code decides what is derived: a change to any of them makes a new key.
-_RULE_MODULES = ("index.bm25", "index.lexicon", "index.query", "index.retriever", "index.people", "index.derived")
+_RULE_MODULES = ("index.bm25", "index.lexicon", "index.query", "index.retriever", "index.people", "index.postings",
+                 "index.derived")
 PREFIX = "derived-"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from index.lexicon import SPEAKS_FOR, TITLE_WORDS
+from index.postings import PerRow, Postings
 from index.query import canonical_name, fold, name_matches, role_variants, split_role, tokenize, words
 from index.store import LoadedIndex
 from index.types import ANSWER_ROLES, SentenceRecord
@@ -21,9 +22,9 @@ class People:
     index: LoadedIndex
     sentences: list[SentenceRecord]
     speakers: list[str]
-    token_sets: list[set[str]]
+    token_sets: PerRow[set[str]]
     speaker_rows: dict[str, list[int]]  # speaker -> rows they are reported saying, in order
-    token_rows: dict[str, list[int]]  # stem -> rows holding it, in order
+    token_rows: Postings  # stem -> rows holding it, in order
     _named: dict[str, frozenset[str]]
     _lead_words: dict[str, frozenset[str]]
 

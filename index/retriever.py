@@ -15,6 +15,7 @@ from index.features import Pool, ranking_features
 from index.lexicon import NEGATIONS, QUESTION_WORDS, STOPWORDS, TALK_WORDS, TITLE_WORDS, acronym, acronyms_in
 from index.model import AnswerModel, load_model
 from index.people import People
+from index.postings import PerRow, Postings
 from index.query import (
     JointQuestion,
     canonical_name,
@@ -62,9 +63,9 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 
 
 # What ``Retriever._derive`` computes from the text: saved beside the generation by index.derived.
-DERIVED = ("antecedent", "_speaker_words", "context_rows", "bm25", "token_sets", "carried_tokens",
-           "carried_words", "speaker_tokens", "speaker_rows", "token_rows", "source_words", "source_stems",
-           "vocabulary", "stem_vocabulary", "speakers", "idf", "max_idf", "capitals", "acronyms", "folded_words")
+DERIVED = ("antecedent", "_speaker_words", "context_rows", "bm25", "carried_tokens",
+           "carried_words", "speaker_rows", "token_rows", "source_words", "source_stems",
+           "vocabulary", "stem_vocabulary", "speakers", "idf", "max_idf", "capitals", "acronyms")
 
 
 class Retriever(People):
@@ -80,6 +81,9 @@ class Retriever(People):
         self._named: dict[str, frozenset[str]] = {}
         self._with_word: dict[str, frozenset[str]] = {}
         self._lead_words: dict[str, frozenset[str]] = {}
+        self.token_sets = PerRow(self.sentences, lambda s: set(tokenize(s.text)))
+        self.folded_words = PerRow(self.sentences, lambda s: set(words(s.text)))
+        self.speaker_tokens = PerRow(self.sentences, lambda s: set(tokenize(" ".join(s.speakers))))
         key = derived.key_for(index.path, index.manifest)
         state = derived.load(index.path, key)
         if state is None or set(state) != set(DERIVED):
@@ -110,19 +114,18 @@ class Retriever(People):
                         + tokenize(" ".join([*s.speakers, *carried_names.get(s.row, []), chunk.section or ""])))
         self.context_rows = np.array(sorted(self.antecedent), dtype=np.int64)
         self.bm25 = BM25([d or ["_"] for d in docs])
-        self.token_sets = [set(tokenize(s.text)) for s in self.sentences]
         # "They" stands for the people named before (kept apart: they are not the sentence's words)
         self.carried_tokens = {row: set(tokenize(" ".join(names))) for row, names in carried_names.items()}
         self.carried_words = {row: set(words(" ".join(names))) for row, names in carried_names.items()}
-        self.speaker_tokens = [set(tokenize(" ".join(s.speakers))) for s in self.sentences]
         self.speaker_rows: dict[str, list[int]] = {}
         for s in self.sentences:
             for speaker in dict.fromkeys(s.speakers):
                 self.speaker_rows.setdefault(speaker, []).append(s.row)
-        self.token_rows: dict[str, list[int]] = {}
-        for row, tokens_of in enumerate(self.token_sets):
-            for token in tokens_of:
-                self.token_rows.setdefault(token, []).append(row)
+        token_rows: dict[str, list[int]] = {}
+        for row in range(len(self.sentences)):
+            for token in self.token_sets[row]:
+                token_rows.setdefault(token, []).append(row)
+        self.token_rows = Postings.of_rows(token_rows)
         # per source: its words (for names) and its stems (for unseen words); the union of each
         self.source_words = {
             sid: set(words(entry.source.text)) | set(words(entry.source.title)) for sid, entry in index.sources.items()
@@ -136,10 +139,7 @@ class Retriever(People):
         self.stem_vocabulary: set[str] = set().union(*self.source_stems.values())
         self.speakers = sorted({name for s in self.sentences for name in s.speakers})
         # how rare each stem is (for idf-weighted coverage and the rarest missing word)
-        document_frequency: dict[str, int] = {}
-        for tokens_of in self.token_sets:
-            for token in tokens_of:
-                document_frequency[token] = document_frequency.get(token, 0) + 1
+        document_frequency = {token: len(rows) for token, rows in token_rows.items()}
         n = max(1, len(self.sentences))
         self.idf = {t: float(np.log(1 + n / df)) for t, df in document_frequency.items()}
         self.max_idf = float(np.log(1 + n))
@@ -150,7 +150,6 @@ class Retriever(People):
         for sid, entry in index.sources.items():
             for short in acronyms_in(entry.source.text):
                 self.acronyms.setdefault(short, set()).add(sid)
-        self.folded_words = [set(words(s.text)) for s in self.sentences]
         return {name: getattr(self, name) for name in DERIVED}
 
     def _antecedents(self) -> dict[int, list[int]]:

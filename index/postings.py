@@ -1,0 +1,83 @@
+"""Per-sentence look-ups that stay quick to load as an index grows.
+
+``Postings``: token -> sentence rows (with one number per row) as three flat arrays. A dict of
+Python lists costs a second per 100k sentences to load back; flat arrays load as raw bytes.
+Used for BM25's term weights and for which sentences hold a word.
+``PerRow``: one value per sentence (its set of words), made when first asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Generic, TypeVar
+
+import numpy as np
+
+from index.types import SentenceRecord
+
+_NONE = np.zeros(0, dtype=np.int32)
+T = TypeVar("T")
+
+
+class Postings:
+    """Posting lists of rows (ascending as given) and a float per (token, row)."""
+
+    def __init__(self, lists: Mapping[str, tuple[Iterable[int], Iterable[float]]]) -> None:
+        self.terms: dict[str, int] = {}
+        rows: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        offsets = [0]
+        for term, (term_rows, term_values) in lists.items():
+            self.terms[term] = len(rows)
+            rows.append(np.asarray(list(term_rows), dtype=np.int32))
+            values.append(np.asarray(list(term_values), dtype=np.float32))
+            offsets.append(offsets[-1] + len(rows[-1]))
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+        self.rows = np.concatenate(rows) if rows else _NONE
+        self.values = np.concatenate(values) if values else np.zeros(0, dtype=np.float32)
+
+    @classmethod
+    def of_rows(cls, lists: Mapping[str, list[int]]) -> Postings:
+        """Postings without values: just which rows hold each token."""
+        return cls({term: (rows, np.zeros(len(rows))) for term, rows in lists.items()})
+
+    def __contains__(self, term: str) -> bool:
+        return term in self.terms
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def span(self, term: str) -> slice:
+        """Where the term's rows and values sit in the flat arrays (empty if it is unknown)."""
+        at = self.terms.get(term)
+        if at is None:
+            return slice(0, 0)
+        return slice(int(self.offsets[at]), int(self.offsets[at + 1]))
+
+    def get(self, term: str, default: Iterable[int] = ()) -> Iterable[int]:
+        """The rows holding the term (a read-only array), or ``default``."""
+        if term not in self.terms:
+            return default
+        return self.rows[self.span(term)].tolist()
+
+
+class PerRow(Generic[T]):
+    """One value per sentence, computed from the sentence when first asked for and then kept.
+
+    Sets of words per sentence are quick to compute but slow to load back (a second per
+    100k sentences), and a question only looks at its candidates' sentences.
+    """
+
+    def __init__(self, sentences: Sequence[SentenceRecord], make: Callable[[SentenceRecord], T]) -> None:
+        self.sentences = sentences
+        self.make = make
+        self.known: dict[int, T] = {}
+
+    def __getitem__(self, row: int) -> T:
+        value = self.known.get(row)
+        if value is None:
+            value = self.known[row] = self.make(self.sentences[row])
+        return value
+
+    def __len__(self) -> int:
+        return len(self.sentences)
