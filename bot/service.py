@@ -243,7 +243,7 @@ class QAService:
                 Sentence(s.start, s.end, s.text, s.speakers, s.is_quote, s.entities)
             )
         out: dict[str, list[Chunk]] = {}
-        for c in index.chunks.values():
+        for c in index.chunks.records():
             entry = index.sources[c.source_id]
             out.setdefault(entry.source.content_hash, []).append(
                 Chunk(c.source_id, c.section, c.paragraph, c.start, c.end, c.text, c.role,
@@ -629,9 +629,7 @@ class QAService:
 
     @staticmethod
     def _rows(index: LoadedIndex) -> list[SourceInfo]:
-        counts: dict[str, int] = {}
-        for chunk in index.chunks.values():
-            counts[chunk.source_id] = counts.get(chunk.source_id, 0) + 1
+        counts = index.chunks.counts()
         return [
             SourceInfo(e.source.id, e.source.title, e.source.kind, e.source.location,
                        counts.get(e.source.id, 0), e.indexed_at, e.status, e.last_error)

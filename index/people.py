@@ -3,7 +3,9 @@ that name a role's holder, and the articles about an organisation. A part of the
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Sequence
 
 from index.lexicon import SPEAKS_FOR, TITLE_WORDS
 from index.postings import PerRow, Postings
@@ -20,11 +22,12 @@ class People:
     """Look-ups of people and roles over one index generation (cached per generation)."""
 
     index: LoadedIndex
-    sentences: list[SentenceRecord]
+    sentences: Sequence[SentenceRecord]
     speakers: list[str]
     token_sets: PerRow[set[str]]
     speaker_rows: dict[str, list[int]]  # speaker -> rows they are reported saying, in order
     token_rows: Postings  # stem -> rows holding it, in order
+    source_rows: dict[str, list[int]]  # source id -> its rows, in order
     _named: dict[str, frozenset[str]]
     _lead_words: dict[str, frozenset[str]]
 
@@ -87,7 +90,8 @@ class People:
     def _source_is_about(self, speaker: str, qualifiers: list[str]) -> bool:
         """True if a source where this speaker speaks has the qualifiers in its title or first paragraphs."""
         wanted = [w for q in qualifiers for w in words(q)]
-        sources = {s.source_id for s in self.sentences if any(name_matches(speaker, n) for n in s.speakers)}
+        sources = {self.sentences[row].source_id for said in self.speakers if name_matches(speaker, said)
+                   for row in self.speaker_rows[said]}
         return any(self._lead_has(sid, wanted) for sid in sources)
 
     def rows_naming_role(self, role: str, sources: set[str] | None = None) -> list[int]:
@@ -99,10 +103,20 @@ class People:
             phrase = _NOT_HOLDER + r"\b(?i:" + r"[\W_]+".join(re.escape(w) for w in variant) + r")\b"
             patterns.append(re.compile(phrase + r",?[ \t]+" + _PERSON))
             patterns.append(re.compile(_PERSON + r",[ \t]+(?:(?i:the|a|an)[ \t]+)?" + phrase))
+        # Searched in each source's text, then confirmed in the sentences a match falls in: a scan
+        # of every sentence took a second per question at archive size.
+        found: set[int] = set()
+        for sid in self.index.sources if sources is None else sources:
+            rows = self.source_rows.get(sid, [])
+            text = self.index.sources[sid].source.text
+            for pattern in patterns:
+                for match in pattern.finditer(text):
+                    first = bisect.bisect_right(rows, match.start(), key=lambda r: self.sentences[r].start) - 1
+                    last = bisect.bisect_right(rows, match.end() - 1, key=lambda r: self.sentences[r].start) - 1
+                    found.update(rows[max(first, 0): last + 1])
         return [
-            s.row for s in self.sentences
-            if s.role in ANSWER_ROLES and (sources is None or s.source_id in sources)
-            and any(p.search(s.text) for p in patterns)
+            row for row in sorted(found)
+            if self.sentences[row].role in ANSWER_ROLES and any(p.search(self.sentences[row].text) for p in patterns)
         ]
 
     def rows_naming_title(self, role: str) -> list[int]:
@@ -119,7 +133,7 @@ class People:
         """True if the source's title or first three passages hold these words ("Norland" also
         holds "Norland's"; a long word may differ in its ending)."""
         if source_id not in self._lead_words:
-            chunks = sorted((c for c in self.index.chunks.values() if c.source_id == source_id), key=lambda c: c.start)
+            chunks = self.index.chunks.of_source(source_id)
             title = self.index.sources[source_id].source.title
             self._lead_words[source_id] = frozenset(words(title + " " + " ".join(c.text for c in chunks[:3])))
         lead = self._lead_words[source_id]
@@ -132,9 +146,8 @@ class People:
         if len(wanted) < 2 and not wanted & TITLE_WORDS:
             return []  # a bare name is not a description
         counts: dict[str, int] = {}
-        for sentence in self.sentences:
-            if not sentence.speakers:
-                continue
+        for row in sorted({row for rows in self.speaker_rows.values() for row in rows}):
+            sentence = self.sentences[row]
             have = self.token_sets[sentence.row]
             if all(w in have or (len(w) >= 5 and any(h.startswith(w[:5]) for h in have)) for w in wanted):
                 counts[sentence.speakers[0]] = counts.get(sentence.speakers[0], 0) + 1

@@ -64,7 +64,7 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 
 # What ``Retriever._derive`` computes from the text: saved beside the generation by index.derived.
 DERIVED = ("antecedent", "_speaker_words", "context_rows", "bm25", "carried_tokens",
-           "carried_words", "speaker_rows", "token_rows", "source_words", "source_stems",
+           "carried_words", "speaker_rows", "token_rows", "source_rows", "source_words", "source_stems",
            "vocabulary", "stem_vocabulary", "speakers", "idf", "max_idf", "capitals", "acronyms")
 
 
@@ -118,7 +118,9 @@ class Retriever(People):
         self.carried_tokens = {row: set(tokenize(" ".join(names))) for row, names in carried_names.items()}
         self.carried_words = {row: set(words(" ".join(names))) for row, names in carried_names.items()}
         self.speaker_rows: dict[str, list[int]] = {}
+        self.source_rows: dict[str, list[int]] = {}
         for s in self.sentences:
+            self.source_rows.setdefault(s.source_id, []).append(s.row)
             for speaker in dict.fromkeys(s.speakers):
                 self.speaker_rows.setdefault(speaker, []).append(s.row)
         token_rows: dict[str, list[int]] = {}
@@ -418,7 +420,7 @@ class Retriever(People):
 
     def rows_of(self, sources: set[str] | None) -> list[int] | None:
         """Rows of sentences from these sources (None: all)."""
-        return None if sources is None else [s.row for s in self.sentences if s.source_id in sources]
+        return None if sources is None else sorted(row for sid in sources for row in self.source_rows.get(sid, ()))
 
     def unseen_words(self, question: Question, sources: set[str] | None = None) -> list[str]:
         """Words of the question that appear in no source, or in none of ``sources`` (after

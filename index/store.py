@@ -32,7 +32,8 @@ from index.cache import EmbeddingCache
 from index.chunking import CHUNKER_VERSION
 from index.embedder import Embedder
 from index.errors import BusyError, IndexMismatchError, IndexMissingError
-from index.types import Chunk, SentenceRecord, Source
+from index.tables import ChunkTable, Reader, SentenceTable
+from index.types import Chunk, Source
 
 FORMAT_VERSION = 2  # 2: sentences carry entities and a digest of their text
 _SCHEMA = """
@@ -110,20 +111,6 @@ class FeedEntry:
     last_error: str | None = None
     added_by: str | None = None
     added_at: str = field(default_factory=utc_now)
-
-
-@dataclass(frozen=True)
-class ChunkRecord:
-    """A passage as loaded back: what a citation shows."""
-
-    id: int
-    source_id: str
-    section: str | None
-    paragraph: int
-    start: int
-    end: int
-    role: str
-    text: str
 
 
 @contextlib.contextmanager
@@ -292,6 +279,52 @@ def _collect_garbage(index_dir: Path, keep: str) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+VERIFIED = "verified.json"
+
+
+def _verify(path: Path, files: dict[str, str], rebuild: str) -> None:
+    """Check each file of the generation against its checksum in the manifest.
+
+    A file is hashed the first time and again whenever its size or modification time changes;
+    what was verified is noted in ``verified.json`` (hashing a large index on every start took
+    seconds). Damage that leaves both unchanged is found only by ``qabot index --rebuild``.
+    """
+    try:
+        seen = json.loads((path / VERIFIED).read_text())
+    except (OSError, ValueError):
+        seen = {}
+    if not isinstance(seen, dict):
+        seen = {}
+    changed = False
+    for name, digest in files.items():
+        file = path / name
+        try:
+            stat = file.stat()
+        except FileNotFoundError:
+            raise IndexMismatchError(f"The index file {file} is missing. {rebuild}") from None
+        stamp = [digest, stat.st_size, stat.st_mtime_ns]
+        if seen.get(name) == stamp:
+            continue
+        if _sha256(file) != digest:
+            raise IndexMismatchError(f"The index file {file} is damaged (checksum mismatch). {rebuild}")
+        seen[name] = stamp
+        changed = True
+    if changed:
+        _write_quietly(path / VERIFIED, json.dumps(seen))
+
+
+def _write_quietly(target: Path, text: str) -> None:
+    """Write a note atomically; a read-only or full disk only means it is not kept."""
+    with contextlib.suppress(OSError):
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}")
+        try:
+            tmp.write_text(text)
+            os.replace(tmp, target)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
 class LoadedIndex:
     """A generation loaded for searching. Immutable once built; swap the object to reload."""
 
@@ -322,14 +355,10 @@ class LoadedIndex:
         files = manifest.get("files")
         if not isinstance(files, dict):
             raise IndexMismatchError(f"The index manifest at {path} is damaged. {rebuild}")
-        for name, digest in files.items():
-            file = path / name
-            if not file.exists():
-                raise IndexMismatchError(f"The index file {file} is missing. {rebuild}")
-            if _sha256(file) != digest:
-                raise IndexMismatchError(f"The index file {file} is damaged (checksum mismatch). {rebuild}")
+        _verify(path, files, rebuild)
         try:
-            self.faiss = faiss.read_index(str(path / "index.faiss"))
+            # memory-mapped: the vectors are read from the page cache as searched, not copied in
+            self.faiss = faiss.read_index(str(path / "index.faiss"), faiss.IO_FLAG_MMAP_IFC)
             db = sqlite3.connect(f"file:{path / 'meta.sqlite'}?mode=ro", uri=True)
             try:
                 self._load_rows(db)
@@ -337,29 +366,16 @@ class LoadedIndex:
                 db.close()
         except (RuntimeError, sqlite3.DatabaseError) as exc:
             raise IndexMismatchError(f"The index at {path} cannot be read ({exc}). {rebuild}") from None
-        if self.faiss.ntotal != len(self.sentences) or self.faiss.d != manifest.get("dimension"):
+        if (self.faiss.ntotal != len(self.sentences) or not self.sentences.numbered
+                or self.faiss.d != manifest.get("dimension")):
             raise IndexMismatchError(f"The index at {path} is inconsistent. {rebuild}")
 
     def _load_rows(self, db: sqlite3.Connection) -> None:
         self.sources: dict[str, SourceEntry] = {e.source.id: e for e in _source_rows(db)}
         self.feeds: dict[str, FeedEntry] = _feed_rows(db)
-        self.chunks: dict[int, ChunkRecord] = {}
-        for cid, sid, section, paragraph, start, end, role in db.execute(
-            'SELECT id, source_id, section, paragraph, start, "end", role FROM chunks'
-        ):
-            text = self.sources[sid].source.text[start:end]
-            self.chunks[cid] = ChunkRecord(cid, sid, section, paragraph, start, end, role, text)
-        self.sentences: list[SentenceRecord] = []
-        for row, sid, cid, start, end, role, speakers, quote, entities, digest in db.execute(
-            'SELECT row, source_id, chunk_id, start, "end", role, speakers, is_quote, entities, digest '
-            "FROM sentences ORDER BY row"
-        ):
-            text = self.sources[sid].source.text[start:end]
-            ents = tuple((str(label), str(value)) for label, value in json.loads(entities))
-            self.sentences.append(
-                SentenceRecord(row, sid, cid, start, end, text, role, tuple(json.loads(speakers)), bool(quote),
-                               ents, digest)
-            )
+        reader = Reader(self.path / "meta.sqlite")  # kept open: rows are read as questions need them
+        self.chunks = ChunkTable(reader, self.sources)
+        self.sentences = SentenceTable(reader, self.sources)
 
     def vectors(self) -> np.ndarray:
         """Every sentence vector, as a read-only view of the FAISS index's own memory (no copy)."""

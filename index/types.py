@@ -94,3 +94,17 @@ class Hit:
     dense: float
     lexical: float
     features: dict[str, float] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """A passage as loaded back: what a citation shows."""
+
+    id: int
+    source_id: str
+    section: str | None
+    paragraph: int
+    start: int
+    end: int
+    role: str
+    text: str

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from bot.service import QAService
+from index import store
 from index.embedder import DEFAULT_MODEL
 from index.errors import BusyError, IndexMismatchError, IndexMissingError
 from index.speakers import ATTRIBUTION_VERSION
-from index.store import build_lock, current_generation, open_index
+from index.store import VERIFIED, build_lock, current_generation, open_index
 from tests.conftest import DATA, FakeEmbedder
 
 
@@ -43,6 +44,52 @@ def test_stored_offsets_point_at_the_stored_text(built_fake_service: QAService) 
         assert text[sentence.start : sentence.end] == sentence.text
         chunk = loaded.chunks[sentence.chunk_id]
         assert chunk.start <= sentence.start and sentence.end <= chunk.end
+
+
+def test_rows_read_when_used_are_the_stored_rows(built_fake_service: QAService) -> None:
+    loaded = _open(built_fake_service)
+    with sqlite3.connect(loaded.path / "meta.sqlite") as db:
+        stored = db.execute('SELECT row, source_id, chunk_id, start, "end", role, speakers, is_quote, entities '
+                            "FROM sentences ORDER BY row").fetchall()
+        passages = db.execute('SELECT id, source_id, start, "end" FROM chunks ORDER BY id').fetchall()
+    in_order = list(loaded.sentences)  # one pass, in batches
+    assert [s.row for s in in_order] == [r[0] for r in stored] == list(range(len(loaded.sentences)))
+    for sentence, row in zip(in_order, stored, strict=True):
+        assert (sentence.source_id, sentence.chunk_id, sentence.start, sentence.end, sentence.role) == row[1:6]
+        assert list(sentence.speakers) == json.loads(row[6]) and sentence.is_quote == bool(row[7])
+        assert [list(e) for e in sentence.entities] == json.loads(row[8])
+    assert any(s.speakers for s in in_order) and any(s.entities for s in in_order)
+    for row in (0, len(stored) // 2, len(stored) - 1, -1):
+        assert loaded.sentences[row] == in_order[row]  # one at a time, as a question reads them
+    assert loaded.sentences[1:3] == in_order[1:3]
+    with pytest.raises(IndexError):
+        loaded.sentences[len(stored)]
+    records = list(loaded.chunks.records())
+    assert [(c.id, c.source_id, c.start, c.end) for c in records] == passages
+    assert list(loaded.chunks) == [c.id for c in records] and loaded.chunks[records[-1].id] == records[-1]
+    sid = records[0].source_id
+    assert loaded.chunks.of_source(sid) == sorted((c for c in records if c.source_id == sid), key=lambda c: c.start)
+    assert loaded.chunks.counts() == {sid: len(records)}
+    with pytest.raises(KeyError):
+        loaded.chunks[records[-1].id + 1]
+
+
+def test_checksums_are_checked_once_and_again_after_a_change(
+    built_fake_service: QAService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gen = _open(built_fake_service).path
+    manifest = json.loads((gen / "manifest.json").read_text())
+    assert set(json.loads((gen / VERIFIED).read_text())) == set(manifest["files"])
+    real, hashed = store._sha256, []
+    monkeypatch.setattr(store, "_sha256", lambda path: hashed.append(path.name) or real(path))
+    _open(built_fake_service)
+    assert hashed == []  # noted as verified: not hashed again
+    data = bytearray((gen / "index.faiss").read_bytes())
+    data[-1] ^= 0xFF  # same size, new content (and modification time)
+    (gen / "index.faiss").write_bytes(bytes(data))
+    with pytest.raises(IndexMismatchError, match="checksum mismatch"):
+        _open(built_fake_service)
+    assert hashed == ["index.faiss"]
 
 
 def test_faiss_top_k_equals_numpy_brute_force(built_fake_service: QAService, fake_embedder: FakeEmbedder) -> None:
