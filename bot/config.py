@@ -31,6 +31,7 @@ def default_index_dir() -> Path:
 class IndexSettings:
     dir: str = ""  # empty: default_index_dir()
     model: str = "multilingual-e5-small"
+    approximate_from: int = 200_000  # sentences; from here on search an HNSW graph (0: always exact)
 
 
 @dataclass(frozen=True)

@@ -264,6 +264,7 @@ class QAService:
         manifest = write_generation(
             self.index_dir, inputs, self.embedder, attribution_version=ATTRIBUTION_VERSION,
             progress=progress, on_total=on_total, cache_path=self.cache_path, feeds=list(feeds.values()),
+            approximate_from=self.settings.index.approximate_from,
         )
         self.shares_base = False
         return manifest

@@ -220,9 +220,9 @@ class Retriever(People):
         timings["embed"] = (t1 - t0) * 1000
         if not self.sentences:
             return Retrieval([], qv, timings)
-        pool = np.array(rows if rows is not None else range(len(self.sentences)), dtype=np.int64)
-        in_context = self.dense_scores(qv, pool if rows is not None else None)
-        if rows is None:
+        pool = None if rows is None else np.array(rows, dtype=np.int64)
+        in_context = self.dense_scores(qv, pool)
+        if pool is None:
             dense_scored = dict(self.index.search(qv, CANDIDATES))
         else:
             pool_scores = self.vectors[pool] @ qv
@@ -231,8 +231,9 @@ class Retriever(People):
         dense_top = sorted(dense_scored, key=lambda r: -dense_scored[r])[:CANDIDATES]
         tokens = list(question.tokens)
         lexical = self.bm25.get_scores(tokens) if tokens else np.zeros(len(self.sentences))
-        pool_lex = lexical[pool]
-        lex_top = [int(pool[i]) for i in np.argsort(-pool_lex)[:CANDIDATES] if pool_lex[i] > 0]
+        # only sentences holding a word of the question score above 0: sort those, not every row
+        held = np.flatnonzero(lexical > 0) if pool is None else pool[lexical[pool] > 0]
+        lex_top = [int(r) for r in held[np.argsort(-lexical[held], kind="stable")[:CANDIDATES]]]
         t2 = time.perf_counter()
         timings["search"] = (t2 - t1) * 1000
         candidates = list(dict.fromkeys(dense_top + lex_top))

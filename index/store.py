@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -163,6 +164,28 @@ def embedding_text(text: str, speakers: tuple[str, ...]) -> str:
     return text
 
 
+# HNSW (past ``approximate_from`` sentences): neighbours per node, and how widely a search looks.
+# Recall@10 against exact search on real e5 vectors: bench/recall.py, docs/benchmarks.md.
+HNSW_NEIGHBOURS = 32
+HNSW_BUILD_DEPTH = 80
+HNSW_SEARCH_DEPTH = 96
+
+
+def _vector_index(vectors: np.ndarray, dimension: int, approximate_from: int) -> Any:
+    """Exact inner-product search, or an HNSW graph over the same vectors for a large index."""
+    import faiss
+
+    index: Any
+    if approximate_from and len(vectors) >= approximate_from:
+        index = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_BUILD_DEPTH
+    else:
+        index = faiss.IndexFlatIP(dimension)
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
 def write_generation(
     index_dir: Path,
     inputs: list[BuildInput],
@@ -173,10 +196,12 @@ def write_generation(
     on_total: Callable[[int], None] | None = None,
     cache_path: Path | None = None,
     feeds: list[FeedEntry] | None = None,
+    approximate_from: int = 0,
 ) -> dict[str, object]:
     """Write a complete new generation and make it current. Caller holds build_lock.
 
     ``cache_path``: the embedding cache (default: the directory's own); spaces share one.
+    ``approximate_from``: from this many sentences on, search through an HNSW graph (0: never).
     """
     import faiss
 
@@ -225,9 +250,7 @@ def write_generation(
         if on_total:
             on_total(len(texts))
         vectors, computed = EmbeddingCache(cache_path or index_dir / "cache.sqlite").embed(embedder, texts, progress)
-        faiss_index = faiss.IndexFlatIP(embedder.dimension)
-        if len(texts):
-            faiss_index.add(vectors)
+        faiss_index = _vector_index(vectors, embedder.dimension, approximate_from)
         faiss.write_index(faiss_index, str(tmp / "index.faiss"))
         manifest: dict[str, object] = {
             "format": FORMAT_VERSION,
@@ -235,6 +258,7 @@ def write_generation(
             "dimension": embedder.dimension,
             "normalized": True,
             "metric": "inner_product",
+            "search": "hnsw" if hasattr(faiss_index, "hnsw") else "exact",
             "chunker_version": CHUNKER_VERSION,
             "attribution_version": attribution_version,
             "counts": {"sources": len(inputs), "chunks": chunk_id, "sentences": len(texts), "feeds": len(feeds)},
@@ -359,6 +383,8 @@ class LoadedIndex:
         try:
             # memory-mapped: the vectors are read from the page cache as searched, not copied in
             self.faiss = faiss.read_index(str(path / "index.faiss"), faiss.IO_FLAG_MMAP_IFC)
+            if hasattr(self.faiss, "hnsw"):
+                self.faiss.hnsw.efSearch = HNSW_SEARCH_DEPTH
             db = sqlite3.connect(f"file:{path / 'meta.sqlite'}?mode=ro", uri=True)
             try:
                 self._load_rows(db)
@@ -384,9 +410,10 @@ class LoadedIndex:
         n, d = self.faiss.ntotal, self.faiss.d
         if n == 0:
             return np.zeros((0, d), np.float32)
-        if not hasattr(self.faiss, "get_xb"):  # not a flat index: its vectors must be decoded
+        flat = faiss.downcast_index(self.faiss.storage) if hasattr(self.faiss, "hnsw") else self.faiss  # type: ignore[attr-defined]
+        if not hasattr(flat, "get_xb"):  # not a flat index: its vectors must be decoded
             return np.asarray(self.faiss.reconstruct_n(0, n))
-        view = faiss.rev_swig_ptr(self.faiss.get_xb(), n * d).reshape(n, d)
+        view = faiss.rev_swig_ptr(flat.get_xb(), n * d).reshape(n, d)
         view.flags.writeable = False
         return view
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bot.config import IndexSettings, Settings
 from bot.service import QAService
 from index import store
 from index.embedder import DEFAULT_MODEL
@@ -90,6 +92,27 @@ def test_checksums_are_checked_once_and_again_after_a_change(
     with pytest.raises(IndexMismatchError, match="checksum mismatch"):
         _open(built_fake_service)
     assert hashed == ["index.faiss"]
+
+
+def test_from_the_configured_size_search_uses_an_hnsw_graph_over_the_same_vectors(
+    built_fake_service: QAService, tmp_path: Path
+) -> None:
+    settings = replace(Settings(), index=IndexSettings(approximate_from=30))
+    large = QAService(settings, tmp_path / "large", embedder=FakeEmbedder())
+    manifest = large.build(large.configured_sources())
+    assert manifest["counts"]["sentences"] >= 30 and manifest["search"] == "hnsw"
+    assert json.loads((current_generation(built_fake_service.index_dir) / "manifest.json").read_text())["search"] \
+        == "exact"
+    graph, exact = _open(large), _open(built_fake_service)
+    assert hasattr(graph.faiss, "hnsw") and not hasattr(exact.faiss, "hnsw")
+    assert np.array_equal(graph.vectors(), exact.vectors())  # read where the graph keeps them
+    for question in ["What did Scholz say?", "embassy Lviv", "troops border"]:
+        q = FakeEmbedder().embed([question])[0]
+        assert [r for r, _ in graph.search(q, 10)] == [r for r, _ in exact.search(q, 10)]
+        assert large.ask(question).answer == built_fake_service.ask(question).answer
+    small = QAService(replace(Settings(), index=IndexSettings(approximate_from=10**6)), tmp_path / "small",
+                      embedder=FakeEmbedder())
+    assert small.build(small.configured_sources())["search"] == "exact"
 
 
 def test_faiss_top_k_equals_numpy_brute_force(built_fake_service: QAService, fake_embedder: FakeEmbedder) -> None:
