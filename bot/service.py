@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import logging
 import threading
@@ -267,6 +268,8 @@ class QAService:
             approximate_from=self.settings.index.approximate_from,
         )
         self.shares_base = False
+        with contextlib.suppress(QABotError):
+            self.answerer()  # load it and derive retrieval's state here, not in the next question
         return manifest
 
     def _check_limits(self, sources: list[Source], total: int) -> None:

@@ -300,6 +300,7 @@ async def test_an_outdated_index_tells_users_a_moderator_can_reindex(tmp_path: P
     manifest = json.loads((gen / "manifest.json").read_text())
     manifest["chunker_version"] = "0"  # as if built by an older qabot
     (gen / "manifest.json").write_text(json.dumps(manifest))
+    bot.service.unload()  # and this a new process: the build had loaded it
     async with simcord.run(bot, settle_timeout=SETTLE) as env:
         guild = env.create_guild()
         channel = guild.create_text_channel("news")

@@ -27,7 +27,10 @@ def _open(service: QAService):  # noqa: ANN202
 def test_build_writes_faiss_sqlite_and_manifest(built_fake_service: QAService) -> None:
     gen = current_generation(built_fake_service.index_dir)
     assert gen is not None
-    assert {p.name for p in gen.iterdir()} == {"index.faiss", "meta.sqlite", "manifest.json"}
+    names = {p.name for p in gen.iterdir()}
+    # the build loads what it wrote, so retrieval's derived state is ready for the first question
+    assert {"index.faiss", "meta.sqlite", "manifest.json", VERIFIED} <= names
+    assert len([n for n in names if n.startswith("derived-")]) == 1 and len(names) == 5
     manifest = json.loads((gen / "manifest.json").read_text())
     assert manifest["model"] == DEFAULT_MODEL
     assert manifest["dimension"] == 64
@@ -155,6 +158,7 @@ def test_reindex_after_an_upgrade_keeps_every_source(built_fake_service: QAServi
     manifest = json.loads((gen / "manifest.json").read_text())
     manifest["attribution_version"] = "1"
     (gen / "manifest.json").write_text(json.dumps(manifest))
+    service.unload()  # as a new process would start (the build had loaded it)
     with pytest.raises(IndexMismatchError):
         service.ask("Who leads the union?")
     service.reindex()
