@@ -1,8 +1,9 @@
 """Index size against load time, memory and question latency, with generated news-length articles.
 
 Builds N generated articles (30 paragraphs of 3 sentences, ~90 sentences each, distinct text),
-then reports build time, size on disk, the first load (derives and saves retrieval's state), a
-second load (reads it back), peak RSS and warm question p50/p95.
+then reports build time (which includes deriving retrieval's state), size on disk, two loads in
+new services, peak RSS, warm question p50/p95, and for an HNSW index its recall@10 against exact
+search over the questions.
 
 By default the embedder is a deterministic stand-in of the real dimension (384) and speaker
 attribution is skipped, so a run of thousands of articles takes minutes, not hours: e5 embeds
@@ -29,10 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import numpy as np  # noqa: E402
+
 from bot.config import Settings  # noqa: E402
 from bot.service import QAService  # noqa: E402
 from index.sources import source_from_bytes  # noqa: E402
-from index.store import current_generation  # noqa: E402
+from index.store import LoadedIndex, current_generation  # noqa: E402
 from tests.conftest import FakeEmbedder  # noqa: E402
 
 WORDS = ("harbour council mayor storm crane ferry budget school minister election court judge river bridge "
@@ -59,6 +62,16 @@ def article(rng: random.Random, i: int) -> str:
 
 def _size(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+
+
+def _recall(index: LoadedIndex, queries: np.ndarray) -> float:
+    """Share of exact search's top 10 that the index's search returns."""
+    vectors = index.vectors()
+    found = 0
+    for q in queries:
+        exact = set(np.argpartition(-(vectors @ q), 10)[:10].tolist())
+        found += len(exact & {row for row, _ in index.search(q, 10)})
+    return found / (10 * len(queries))
 
 
 def main() -> int:
@@ -99,18 +112,24 @@ def main() -> int:
             fresh.ask(q)
             timings.append((time.perf_counter() - started) * 1000)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        index = fresh.loaded()
+        search = str(index.manifest.get("search", "exact"))
+        recall = _recall(index, StandIn().embed_query(questions)) if search == "hnsw" else None
     timings.sort()
     kind = "e5 + spaCy" if args.real else "stand-in embedder, no attribution"
     print(f"| {args.articles} articles ({sentences} sentences; {kind}) | result |")
     print("|---|---|")
     if build is not None:
-        print(f"| full build | {build:.1f} s ({sentences / build:.0f} sentences/s) |")
+        print(f"| full build (incl. deriving retrieval's state) | {build:.1f} s ({sentences / build:.0f} sent/s) |")
     print(f"| index on disk (incl. embedding cache) | {disk:.0f} MB |")
-    print(f"| first load (derives and saves retrieval's state) | {loads[0]:.2f} s |")
-    print(f"| second load (reads it back) | {loads[1]:.2f} s |")
+    print(f"| load in a new service (retrieval's state read back) | {loads[0]:.2f} s |")
+    print(f"| load again | {loads[1]:.2f} s |")
     print(f"| warm question p50 / p95 over {len(timings)} | {statistics.median(timings):.1f} / "
           f"{timings[int(0.95 * (len(timings) - 1))]:.1f} ms |")
     print(f"| peak RSS | {rss:.0f} MB |")
+    print(f"| vector search | {search} |")
+    if recall is not None:
+        print(f"| recall@10 of that search against exact, over the {len(timings)} questions | {recall:.3f} |")
     return 0
 
 
