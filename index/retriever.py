@@ -58,6 +58,17 @@ def _names(sentence: str) -> list[str]:
     return [m.group(0) for m in _NAME_WORD.finditer(sentence) if fold(m.group(0)) not in STOPWORDS]
 
 
+def _top(rows: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, int]]:
+    """(position, row) of the k highest scores, ties in the order given, without sorting every
+    score (a common word is in most of an archive's sentences)."""
+    at = np.arange(len(rows))
+    if len(rows) > k:
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+        at = at[scores >= kth]  # every score tied with the k-th stays: the stable sort picks among them
+    order = at[np.argsort(-scores[at], kind="stable")[:k]]
+    return [(int(i), int(rows[i])) for i in order]
+
+
 def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
@@ -226,14 +237,14 @@ class Retriever(People):
             dense_scored = dict(self.index.search(qv, CANDIDATES))
         else:
             pool_scores = self.vectors[pool] @ qv
-            dense_scored = {int(pool[i]): float(pool_scores[i]) for i in np.argsort(-pool_scores)[:CANDIDATES]}
+            dense_scored = {row: float(pool_scores[i]) for i, row in _top(pool, pool_scores, CANDIDATES)}
         dense_scored.update(in_context)
         dense_top = sorted(dense_scored, key=lambda r: -dense_scored[r])[:CANDIDATES]
         tokens = list(question.tokens)
         lexical = self.bm25.get_scores(tokens) if tokens else np.zeros(len(self.sentences))
         # only sentences holding a word of the question score above 0: sort those, not every row
         held = np.flatnonzero(lexical > 0) if pool is None else pool[lexical[pool] > 0]
-        lex_top = [int(r) for r in held[np.argsort(-lexical[held], kind="stable")[:CANDIDATES]]]
+        lex_top = [row for _, row in _top(held, lexical[held], CANDIDATES)]
         t2 = time.perf_counter()
         timings["search"] = (t2 - t1) * 1000
         candidates = list(dict.fromkeys(dense_top + lex_top))

@@ -196,3 +196,15 @@ def test_a_name_opening_the_sentence_before_is_carried_when_it_is_a_speakers(
     assert "resid" not in r.tokens_in_context(_row(r, "They carried"))  # not a name: not carried
     agree = joint_question("What did Ruiz and Hill agree?")
     assert agree is not None and r.joint_score(agree, _row(r, "They agreed")) == 1.0
+
+
+def test_top_k_equals_a_stable_sort_of_every_score() -> None:
+    from index.retriever import _top
+
+    rng = np.random.default_rng(1)
+    for n in (0, 3, 10, 60, 1000):
+        for _ in range(20):
+            scores = rng.integers(0, 5, n).astype(np.float32)  # many ties, as BM25 has
+            rows = np.arange(n) * 3
+            expected = [(int(i), int(rows[i])) for i in np.argsort(-scores, kind="stable")[:10]]
+            assert _top(rows, scores, 10) == expected
