@@ -104,7 +104,10 @@ class ChunkTable(Mapping[int, ChunkRecord]):
         self._reader = reader
         self._sources = sources
         self._made: dict[int, ChunkRecord] = {}
-        ((self._count,),) = reader.query("SELECT COUNT(*) FROM chunks")
+        # read now, at load: listing sources (also from Discord's event loop) must not touch disk
+        per_source = reader.query("SELECT source_id, COUNT(*) FROM chunks GROUP BY 1")
+        self._counts = {str(sid): int(n) for sid, n in per_source}
+        self._count = sum(self._counts.values())
 
     def __len__(self) -> int:
         return int(self._count)
@@ -136,5 +139,5 @@ class ChunkTable(Mapping[int, ChunkRecord]):
                 for columns in self._reader.query(f"{_CHUNK} WHERE source_id = ? ORDER BY start", (source_id,))]
 
     def counts(self) -> dict[str, int]:
-        """Passages per source."""
-        return {str(sid): int(n) for sid, n in self._reader.query("SELECT source_id, COUNT(*) FROM chunks GROUP BY 1")}
+        """Passages per source (held in memory)."""
+        return dict(self._counts)
