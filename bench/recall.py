@@ -5,9 +5,10 @@ SQuAD articles), then prose sentences of the package descriptions installed here
 docstrings of Python's standard library and packages, up to --sentences. Queries: the questions
 of every eval set. Vectors go through an embedding cache (--cache), so only the first run pays
 for e5 (about 35 sentences a second).
-For each HNSW search depth it reports recall@10 (the share of exact search's top 10 found) and
-the search time; the depth in index/store.py (HNSW_SEARCH_DEPTH) is marked.
-Usage: python bench/recall.py [--sentences 20000] [--cache FILE]
+For graph shapes (M, efConstruction) and search depths (efSearch) it reports recall@10 and
+recall@50 (the share of exact search's top 10 / top 50 found: the retriever asks for 50) and the
+search time; qabot's settings in index/store.py (HNSW_*) are marked.
+Usage: python bench/recall.py [--sentences 20000] [--cache FILE] [--quick]
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from index import store  # noqa: E402
 from index.cache import EmbeddingCache  # noqa: E402
 from index.chunking import chunk_source  # noqa: E402
 from index.embedder import E5Embedder  # noqa: E402
+from index.retriever import CANDIDATES  # noqa: E402
 
 SQUAD = ROOT.parent / "shared" / "benchmarks" / "squad2"
 _PROSE = re.compile(r"^[A-Z][A-Za-z0-9 ,;:'’()\-\"]+[.!?]$")
@@ -84,6 +86,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=20000)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/qabot-recall-cache.sqlite"))
+    parser.add_argument("--quick", action="store_true", help="only qabot's graph shape (M, efConstruction)")
     args = parser.parse_args()
     texts = passages(args.sentences)
     asked = questions()
@@ -95,29 +98,40 @@ def main() -> int:
     queries = embedder.embed_query(asked)
     exact = faiss.IndexFlatIP(vectors.shape[1])
     exact.add(vectors)
-    _, truth = exact.search(queries, 10)
-    started = time.perf_counter()
-    graph = store._vector_index(vectors, vectors.shape[1], approximate_from=1)
-    built = time.perf_counter() - started
-    print(f"HNSW build (M={store.HNSW_NEIGHBOURS}, efConstruction={store.HNSW_BUILD_DEPTH}): {built:.1f} s\n")
-    print("| search depth (efSearch) | recall@10 | ms per question (HNSW / exact) |")
-    print("|---|---|---|")
+    _, truth = exact.search(queries, CANDIDATES)
     faiss.omp_set_num_threads(1)  # one question at a time, as the bot asks
-    for depth in (16, 32, 64, store.HNSW_SEARCH_DEPTH, 128, 256):
-        graph.hnsw.efSearch = depth
-        timings, hits = [], 0
-        for i, q in enumerate(queries):
-            t = time.perf_counter()
-            _, got = graph.search(q.reshape(1, -1), 10)
-            timings.append(time.perf_counter() - t)
-            hits += len(set(got[0].tolist()) & set(truth[i].tolist()))
-        t = time.perf_counter()
-        for q in queries[:100]:
-            exact.search(q.reshape(1, -1), 10)
-        flat_ms = (time.perf_counter() - t) * 1000 / min(100, len(queries))
-        mark = " (qabot)" if depth == store.HNSW_SEARCH_DEPTH else ""
-        print(f"| {depth}{mark} | {hits / (10 * len(queries)):.4f} | "
-              f"{1000 * float(np.median(timings)):.2f} / {flat_ms:.2f} |")
+    started = time.perf_counter()
+    for q in queries[:100]:
+        exact.search(q.reshape(1, -1), CANDIDATES)
+    flat_ms = (time.perf_counter() - started) * 1000 / min(100, len(queries))
+    print(f"exact search: {flat_ms:.2f} ms per question\n")
+    print("| M | efConstruction | build | efSearch | recall@10 | recall@50 | ms per question |")
+    print("|---|---|---|---|---|---|---|")
+    shapes = [(16, 80), (32, 80), (32, 200), (48, 200)]
+    if args.quick:
+        shapes = [(store.HNSW_NEIGHBOURS, store.HNSW_BUILD_DEPTH)]
+    for neighbours, build_depth in shapes:
+        faiss.omp_set_num_threads(2)
+        started = time.perf_counter()
+        graph = faiss.IndexHNSWFlat(vectors.shape[1], neighbours, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = build_depth
+        graph.add(vectors)
+        built = time.perf_counter() - started
+        faiss.omp_set_num_threads(1)
+        for depth in sorted({64, 128, 256, 512, 1024, store.HNSW_SEARCH_DEPTH}):
+            graph.hnsw.efSearch = depth
+            timings, at10, at50 = [], 0, 0
+            for i, q in enumerate(queries):
+                t = time.perf_counter()
+                _, got = graph.search(q.reshape(1, -1), CANDIDATES)
+                timings.append(time.perf_counter() - t)
+                at10 += len(set(got[0][:10].tolist()) & set(truth[i][:10].tolist()))
+                at50 += len(set(got[0].tolist()) & set(truth[i].tolist()))
+            ours = (neighbours, build_depth, depth) == (store.HNSW_NEIGHBOURS, store.HNSW_BUILD_DEPTH,
+                                                         store.HNSW_SEARCH_DEPTH)
+            print(f"| {neighbours} | {build_depth} | {built:.1f} s | {depth}{' (qabot)' if ours else ''} | "
+                  f"{at10 / (10 * len(queries)):.4f} | {at50 / (CANDIDATES * len(queries)):.4f} | "
+                  f"{1000 * float(np.median(timings)):.2f} |")
     return 0
 
 
