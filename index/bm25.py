@@ -30,15 +30,15 @@ class BM25:
             for token in doc:
                 per_doc = counts.setdefault(token, {})
                 per_doc[row] = per_doc.get(row, 0) + 1
-        weights: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        rows_of: dict[str, np.ndarray] = {}
+        weights: dict[str, np.ndarray] = {}
         for token, per_doc in counts.items():
-            rows = np.fromiter(per_doc.keys(), dtype=np.int64, count=len(per_doc))
+            rows = rows_of[token] = np.fromiter(per_doc.keys(), dtype=np.int64, count=len(per_doc))
             tf = np.fromiter(per_doc.values(), dtype=np.float64, count=len(per_doc))
             df = len(per_doc)
             idf = np.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
-            weight = idf * tf / (tf + k1 * (1.0 - b + b * lengths[rows] / average))
-            weights[token] = (rows, weight.astype(np.float32))
-        self.postings = Postings(weights)
+            weights[token] = idf * tf / (tf + k1 * (1.0 - b + b * lengths[rows] / average))
+        self.postings = Postings(rows_of, weights)
 
     def get_scores(self, tokens: Sequence[str]) -> np.ndarray:
         """One score per document: the sum over the query's tokens (repeats count again)."""

@@ -106,7 +106,7 @@ class People:
         # Searched in each source's text, then confirmed in the sentences a match falls in: a scan
         # of every sentence took a second per question at archive size.
         found: set[int] = set()
-        for sid in self.index.sources if sources is None else sources:
+        for sid in self.index.sources if sources is None else sources & self.index.sources.keys():
             rows = self.source_rows.get(sid, [])
             text = self.index.sources[sid].source.text
             for pattern in patterns:
@@ -146,12 +146,19 @@ class People:
         if len(wanted) < 2 and not wanted & TITLE_WORDS:
             return []  # a bare name is not a description
         counts: dict[str, int] = {}
-        for row in sorted({row for rows in self.speaker_rows.values() for row in rows}):
+        holding = set.intersection(*(self._rows_holding(w) for w in wanted))
+        for row in sorted(holding):
             sentence = self.sentences[row]
-            have = self.token_sets[sentence.row]
-            if all(w in have or (len(w) >= 5 and any(h.startswith(w[:5]) for h in have)) for w in wanted):
+            if sentence.speakers:
                 counts[sentence.speakers[0]] = counts.get(sentence.speakers[0], 0) + 1
         return sorted(counts, key=lambda n: -counts[n])
+
+    def _rows_holding(self, word: str) -> set[int]:
+        """Rows whose words include this one or, for a word of five letters or more, one that
+        starts with the same five ("negotiator" holds "negotiators")."""
+        if len(word) < 5:
+            return set(self.token_rows.get(word, ()))
+        return {row for term in self.token_rows.terms if term.startswith(word[:5]) for row in self.token_rows.get(term)}
 
     def resolve_title(self, phrase: str) -> list[str]:
         """'the German chancellor' -> ['Olaf Scholz'] when a source writes 'German Chancellor Olaf Scholz'.

@@ -22,24 +22,16 @@ T = TypeVar("T")
 class Postings:
     """Posting lists of rows (ascending as given) and a float per (token, row)."""
 
-    def __init__(self, lists: Mapping[str, tuple[Iterable[int], Iterable[float]]]) -> None:
-        self.terms: dict[str, int] = {}
-        rows: list[np.ndarray] = []
-        values: list[np.ndarray] = []
-        offsets = [0]
-        for term, (term_rows, term_values) in lists.items():
-            self.terms[term] = len(rows)
-            rows.append(np.asarray(list(term_rows), dtype=np.int32))
-            values.append(np.asarray(list(term_values), dtype=np.float32))
-            offsets.append(offsets[-1] + len(rows[-1]))
-        self.offsets = np.asarray(offsets, dtype=np.int64)
-        self.rows = np.concatenate(rows) if rows else _NONE
-        self.values = np.concatenate(values) if values else np.zeros(0, dtype=np.float32)
-
-    @classmethod
-    def of_rows(cls, lists: Mapping[str, list[int]]) -> Postings:
-        """Postings without values: just which rows hold each token."""
-        return cls({term: (rows, np.zeros(len(rows))) for term, rows in lists.items()})
+    def __init__(self, rows: Mapping[str, Iterable[int]], values: Mapping[str, Iterable[float]] | None = None) -> None:
+        """``rows``: each term's rows; ``values``: a number per (term, row), or None for just the rows."""
+        self.terms = {term: at for at, term in enumerate(rows)}
+        flat_rows = [np.asarray(list(of_term), dtype=np.int32) for of_term in rows.values()]
+        self.offsets = np.cumsum([0, *map(len, flat_rows)], dtype=np.int64)
+        self.rows = np.concatenate(flat_rows) if flat_rows else _NONE
+        self.values = np.zeros(0, dtype=np.float32)
+        if values is not None:
+            flat = [np.asarray(list(values[term]), dtype=np.float32) for term in rows]
+            self.values = np.concatenate(flat) if flat else self.values
 
     def __contains__(self, term: str) -> bool:
         return term in self.terms
@@ -55,7 +47,7 @@ class Postings:
         return slice(int(self.offsets[at]), int(self.offsets[at + 1]))
 
     def get(self, term: str, default: Iterable[int] = ()) -> Iterable[int]:
-        """The rows holding the term (a read-only array), or ``default``."""
+        """The rows holding the term (a list), or ``default``."""
         if term not in self.terms:
             return default
         return self.rows[self.span(term)].tolist()

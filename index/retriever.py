@@ -138,7 +138,7 @@ class Retriever(People):
         for row in range(len(self.sentences)):
             for token in self.token_sets[row]:
                 token_rows.setdefault(token, []).append(row)
-        self.token_rows = Postings.of_rows(token_rows)
+        self.token_rows = Postings(token_rows)
         # per source: its words (for names) and its stems (for unseen words); the union of each
         self.source_words = {
             sid: set(words(entry.source.text)) | set(words(entry.source.title)) for sid, entry in index.sources.items()

@@ -37,3 +37,18 @@ def test_scores_equal_bm25s(docs: list[list[str]], question: str) -> None:
 
 def test_an_empty_index_scores_nothing() -> None:
     assert BM25([]).get_scores(["x"]).shape == (0,)
+
+
+def test_postings_keep_each_terms_rows_and_values_through_a_pickle() -> None:
+    import pickle
+
+    from index.postings import Postings
+
+    saved = Postings({"a": [0, 2, 5], "b": [], "c": [1]}, {"a": [0.5, 1.0, 2.0], "b": [], "c": [3.0]})
+    back = pickle.loads(pickle.dumps(saved))
+    assert back.get("a") == [0, 2, 5] and back.get("b") == [] and back.get("c") == [1]
+    assert back.get("unknown", None) is None and "b" in back and "unknown" not in back and len(back) == 3
+    assert back.values[back.span("a")].tolist() == [0.5, 1.0, 2.0]
+    assert back.values[back.span("c")].tolist() == [3.0]
+    assert back.rows[back.span("unknown")].tolist() == []
+    assert Postings({"x": [4, 7]}).get("x") == [4, 7]  # rows only
