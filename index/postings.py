@@ -16,6 +16,7 @@ import numpy as np
 from index.types import SentenceRecord
 
 _NONE = np.zeros(0, dtype=np.int32)
+KEEP = 50_000  # per-row values kept at most (then forgotten and made again as needed)
 T = TypeVar("T")
 
 
@@ -68,6 +69,8 @@ class PerRow(Generic[T]):
     def __getitem__(self, row: int) -> T:
         value = self.known.get(row)
         if value is None:
+            if len(self.known) >= KEEP:
+                self.known.clear()  # bounded: months of questions would otherwise touch every row
             value = self.known[row] = self.make(self.sentences[row])
         return value
 

@@ -128,17 +128,6 @@ class Retriever(People):
         # "They" stands for the people named before (kept apart: they are not the sentence's words)
         self.carried_tokens = {row: set(tokenize(" ".join(names))) for row, names in carried_names.items()}
         self.carried_words = {row: set(words(" ".join(names))) for row, names in carried_names.items()}
-        self.speaker_rows: dict[str, list[int]] = {}
-        self.source_rows: dict[str, list[int]] = {}
-        for s in self.sentences:
-            self.source_rows.setdefault(s.source_id, []).append(s.row)
-            for speaker in dict.fromkeys(s.speakers):
-                self.speaker_rows.setdefault(speaker, []).append(s.row)
-        token_rows: dict[str, list[int]] = {}
-        for row in range(len(self.sentences)):
-            for token in self.token_sets[row]:
-                token_rows.setdefault(token, []).append(row)
-        self.token_rows = Postings(token_rows)
         # per source: its words (for names) and its stems (for unseen words); the union of each
         self.source_words = {
             sid: set(words(entry.source.text)) | set(words(entry.source.title)) for sid, entry in index.sources.items()
@@ -146,8 +135,18 @@ class Retriever(People):
         self.source_stems: dict[str, set[str]] = {
             sid: set(tokenize(entry.source.title)) for sid, entry in index.sources.items()
         }
-        for s in self.sentences:
-            self.source_stems[s.source_id] |= self.token_sets[s.row]
+        self.speaker_rows: dict[str, list[int]] = {}
+        self.source_rows: dict[str, list[int]] = {}
+        token_rows: dict[str, list[int]] = {}
+        for s in self.sentences:  # one pass; the word sets are not kept (token_sets makes them on demand)
+            self.source_rows.setdefault(s.source_id, []).append(s.row)
+            for speaker in dict.fromkeys(s.speakers):
+                self.speaker_rows.setdefault(speaker, []).append(s.row)
+            tokens_of = set(tokenize(s.text))
+            for token in tokens_of:
+                token_rows.setdefault(token, []).append(s.row)
+            self.source_stems[s.source_id] |= tokens_of
+        self.token_rows = Postings(token_rows)
         self.vocabulary: set[str] = set().union(*self.source_words.values())
         self.stem_vocabulary: set[str] = set().union(*self.source_stems.values())
         self.speakers = sorted({name for s in self.sentences for name in s.speakers})

@@ -3,7 +3,7 @@
 Reading every row at start-up and turning it into a record cost about a second per 90,000
 sentences, paid on every start, while a question reads a few hundred. So a loaded generation
 keeps its ``meta.sqlite`` open (read-only; a generation never changes) and makes a record the
-first time a row is asked for, then keeps it.
+first time a row is asked for, then keeps it (up to ``index.postings.KEEP`` records).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, overload
 
+from index.postings import KEEP
 from index.types import ChunkRecord, SentenceRecord, Source
 
 _SENTENCE = 'SELECT row, source_id, chunk_id, start, "end", role, speakers, is_quote, entities, digest FROM sentences'
@@ -86,6 +87,8 @@ class SentenceTable(Sequence[SentenceRecord]):
             found = self._reader.query(f"{_SENTENCE} WHERE row = ?", (row,))
             if not found:
                 raise IndexError(row)
+            if len(self._made) >= KEEP:
+                self._made.clear()
             made = self._made[row] = self._make(found[0])
         return made
 
@@ -125,6 +128,8 @@ class ChunkTable(Mapping[int, ChunkRecord]):
             found = self._reader.query(f"{_CHUNK} WHERE id = ?", (cid,))
             if not found:
                 raise KeyError(cid)
+            if len(self._made) >= KEEP:
+                self._made.clear()
             made = self._made[cid] = self._make(found[0])
         return made
 

@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import IndexSettings, Settings
 from bot.service import QAService
-from index import store
+from index import store, tables
 from index.embedder import DEFAULT_MODEL
 from index.errors import BusyError, IndexMismatchError, IndexMissingError
 from index.speakers import ATTRIBUTION_VERSION
@@ -77,6 +77,14 @@ def test_rows_read_when_used_are_the_stored_rows(built_fake_service: QAService) 
     assert loaded.chunks.counts() == {sid: len(records)}
     with pytest.raises(KeyError):
         loaded.chunks[records[-1].id + 1]
+
+
+def test_rows_kept_in_memory_are_bounded(built_fake_service: QAService, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tables, "KEEP", 5)
+    loaded = _open(built_fake_service)
+    in_order = list(loaded.sentences)
+    assert [loaded.sentences[row] for row in range(len(in_order))] == in_order  # made again when forgotten
+    assert len(loaded.sentences._made) <= 5
 
 
 def test_checksums_are_checked_once_and_again_after_a_change(
