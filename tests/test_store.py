@@ -283,3 +283,16 @@ def test_vectors_are_a_view_of_the_faiss_index_not_a_copy(built_fake_service: QA
     assert view.shape == (index.faiss.ntotal, index.faiss.d)
     assert not view.flags.owndata and not view.flags.writeable
     assert np.allclose(view, index.faiss.reconstruct_n(0, index.faiss.ntotal))
+
+
+def test_the_embedding_cache_counts_repeated_texts_in_its_progress(tmp_path: Path) -> None:
+    from index.cache import EmbeddingCache
+
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    texts = ["a harbour strike", "the ferry budget", "a harbour strike", "a harbour strike", "rents rose"]
+    reported: list[int] = []
+    vectors, computed = cache.embed(FakeEmbedder(), texts, reported.append)
+    assert computed == 3 and sum(reported) == len(texts)
+    assert np.allclose(vectors, FakeEmbedder().embed(texts))
+    again: list[int] = []
+    assert cache.embed(FakeEmbedder(), texts, again.append)[1] == 0 and sum(again) == len(texts)
