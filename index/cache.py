@@ -79,4 +79,4 @@ class EmbeddingCache:
             found.update(zip(missing, vectors, strict=True))
         dim = embedder.dimension
         matrix = np.vstack([found[h] for h in hashes]) if hashes else np.zeros((0, dim), np.float32)
-        return matrix.astype(np.float32), len(missing)
+        return matrix.astype(np.float32, copy=False), len(missing)
