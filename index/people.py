@@ -30,6 +30,7 @@ class People:
     source_rows: dict[str, list[int]]  # source id -> its rows, in order
     _named: dict[str, frozenset[str]]
     _lead_words: dict[str, frozenset[str]]
+    _spoken: set[int] | None
 
     def rows_spoken_by(self, name: str) -> list[int]:
         """Rows of sentences whose speakers include the named person or body, in order."""
@@ -146,12 +147,17 @@ class People:
         if len(wanted) < 2 and not wanted & TITLE_WORDS:
             return []  # a bare name is not a description
         counts: dict[str, int] = {}
-        holding = set.intersection(*(self._rows_holding(w) for w in wanted))
+        holding = set.intersection(self._spoken_rows(), *(self._rows_holding(w) for w in wanted))
         for row in sorted(holding):
-            sentence = self.sentences[row]
-            if sentence.speakers:
-                counts[sentence.speakers[0]] = counts.get(sentence.speakers[0], 0) + 1
+            first = self.sentences[row].speakers[0]
+            counts[first] = counts.get(first, 0) + 1
         return sorted(counts, key=lambda n: -counts[n])
+
+    def _spoken_rows(self) -> set[int]:
+        """Rows of sentences with a speaker (made once per generation)."""
+        if self._spoken is None:
+            self._spoken = {row for rows in self.speaker_rows.values() for row in rows}
+        return self._spoken
 
     def _rows_holding(self, word: str) -> set[int]:
         """Rows whose words include this one or, for a word of five letters or more, one that

@@ -92,6 +92,7 @@ class Retriever(People):
         self._named: dict[str, frozenset[str]] = {}
         self._with_word: dict[str, frozenset[str]] = {}
         self._lead_words: dict[str, frozenset[str]] = {}
+        self._spoken: set[int] | None = None
         self.token_sets = PerRow(self.sentences, lambda s: set(tokenize(s.text)))
         self.folded_words = PerRow(self.sentences, lambda s: set(words(s.text)))
         self.speaker_tokens = PerRow(self.sentences, lambda s: set(tokenize(" ".join(s.speakers))))

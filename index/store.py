@@ -167,7 +167,7 @@ def embedding_text(text: str, speakers: tuple[str, ...]) -> str:
 # HNSW (past ``approximate_from`` sentences): neighbours per node, and how widely a search looks.
 # Recall@10 against exact search on real e5 vectors: bench/recall.py, docs/benchmarks.md.
 HNSW_NEIGHBOURS = 32
-HNSW_BUILD_DEPTH = 200
+HNSW_BUILD_DEPTH = 80
 HNSW_SEARCH_DEPTH = 512
 
 
