@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, overload
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 from index.postings import KEEP
 from index.types import ChunkRecord, SentenceRecord, Source
@@ -21,6 +21,7 @@ from index.types import ChunkRecord, SentenceRecord, Source
 _SENTENCE = 'SELECT row, source_id, chunk_id, start, "end", role, speakers, is_quote, entities, digest FROM sentences'
 _CHUNK = 'SELECT id, source_id, section, paragraph, start, "end", role FROM chunks'
 _BATCH = 4096
+R = TypeVar("R")
 
 
 class _HasSource(Protocol):
@@ -52,13 +53,46 @@ def _entities(column: str) -> tuple[tuple[str, str], ...]:
     return () if column == "[]" else tuple((str(label), str(value)) for label, value in json.loads(column))
 
 
-class SentenceTable(Sequence[SentenceRecord]):
-    """Every sentence of the generation by row (its position in the FAISS index)."""
+class _Records(Generic[R]):
+    """What both tables share: the reader, the sources' texts and the records made so far."""
+
+    _select = ""  # SELECT <columns> FROM <table>
+    _key = ""  # the column a record is found by
 
     def __init__(self, reader: Reader, sources: Mapping[str, _HasSource]) -> None:
         self._reader = reader
         self._sources = sources
-        self._made: dict[int, SentenceRecord] = {}
+        self._made: dict[int, R] = {}
+
+    def _make(self, columns: tuple[Any, ...]) -> R:
+        raise NotImplementedError
+
+    def _one(self, key: int) -> R | None:
+        """The record with this key (made once, then kept while fewer than KEEP are), or None."""
+        made = self._made.get(key)
+        if made is None:
+            found = self._reader.query(f"{self._select} WHERE {self._key} = ?", (key,))
+            if not found:
+                return None
+            if len(self._made) >= KEEP:
+                self._made.clear()
+            made = self._made[key] = self._make(found[0])
+        return made
+
+    def _all(self, where: str = "", args: tuple[Any, ...] = ()) -> list[R]:
+        """Records in key order, read in one query (those made here are not kept)."""
+        rows = self._reader.query(f"{self._select} {where} ORDER BY {self._key}", args)
+        return [self._made.get(columns[0]) or self._make(columns) for columns in rows]
+
+
+class SentenceTable(_Records[SentenceRecord], Sequence[SentenceRecord]):
+    """Every sentence of the generation by row (its position in the FAISS index)."""
+
+    _select = _SENTENCE
+    _key = "row"
+
+    def __init__(self, reader: Reader, sources: Mapping[str, _HasSource]) -> None:
+        super().__init__(reader, sources)
         ((self._count, last),) = reader.query("SELECT COUNT(*), MAX(row) FROM sentences")
         self.numbered = self._count == 0 or last == self._count - 1  # rows are 0 .. n-1
 
@@ -80,33 +114,25 @@ class SentenceTable(Sequence[SentenceRecord]):
     def __getitem__(self, row: int | slice) -> SentenceRecord | list[SentenceRecord]:
         if isinstance(row, slice):
             return [self[i] for i in range(*row.indices(len(self)))]
-        if row < 0:
-            row += len(self)
-        made = self._made.get(row)
+        made = self._one(row + len(self) if row < 0 else row)
         if made is None:
-            found = self._reader.query(f"{_SENTENCE} WHERE row = ?", (row,))
-            if not found:
-                raise IndexError(row)
-            if len(self._made) >= KEEP:
-                self._made.clear()
-            made = self._made[row] = self._make(found[0])
+            raise IndexError(row)
         return made
 
     def __iter__(self) -> Iterator[SentenceRecord]:
         """In row order, read in batches (what is made here is not kept: a full pass is rare)."""
         for first in range(0, len(self), _BATCH):
-            for columns in self._reader.query(f"{_SENTENCE} WHERE row >= ? AND row < ? ORDER BY row",
-                                              (first, first + _BATCH)):
-                yield self._made.get(columns[0]) or self._make(columns)
+            yield from self._all("WHERE row >= ? AND row < ?", (first, first + _BATCH))
 
 
-class ChunkTable(Mapping[int, ChunkRecord]):
+class ChunkTable(_Records[ChunkRecord], Mapping[int, ChunkRecord]):
     """Every passage of the generation by id."""
 
+    _select = _CHUNK
+    _key = "id"
+
     def __init__(self, reader: Reader, sources: Mapping[str, _HasSource]) -> None:
-        self._reader = reader
-        self._sources = sources
-        self._made: dict[int, ChunkRecord] = {}
+        super().__init__(reader, sources)
         # read now, at load: listing sources (also from Discord's event loop) must not touch disk
         per_source = reader.query("SELECT source_id, COUNT(*) FROM chunks GROUP BY 1")
         self._counts = {str(sid): int(n) for sid, n in per_source}
@@ -123,20 +149,14 @@ class ChunkTable(Mapping[int, ChunkRecord]):
         return ChunkRecord(cid, sid, section, paragraph, start, end, role, self._sources[sid].source.text[start:end])
 
     def __getitem__(self, cid: int) -> ChunkRecord:
-        made = self._made.get(cid)
+        made = self._one(cid)
         if made is None:
-            found = self._reader.query(f"{_CHUNK} WHERE id = ?", (cid,))
-            if not found:
-                raise KeyError(cid)
-            if len(self._made) >= KEEP:
-                self._made.clear()
-            made = self._made[cid] = self._make(found[0])
+            raise KeyError(cid)
         return made
 
     def records(self) -> Iterator[ChunkRecord]:
         """Every passage in id order, read in one pass."""
-        return (self._made.get(columns[0]) or self._make(columns)
-                for columns in self._reader.query(f"{_CHUNK} ORDER BY id"))
+        return iter(self._all())
 
     def of_source(self, source_id: str) -> list[ChunkRecord]:
         """The source's passages in reading order."""
