@@ -311,7 +311,8 @@ def _verify(path: Path, files: dict[str, str], rebuild: str) -> None:
 
     A file is hashed the first time and again whenever its size or modification time changes;
     what was verified is noted in ``verified.json`` (hashing a large index on every start took
-    seconds). Damage that leaves both unchanged is found only by ``qabot index --rebuild``.
+    seconds). Damage that leaves both unchanged goes unnoticed; ``qabot index --rebuild`` writes
+    a fresh generation.
     """
     try:
         seen = json.loads((path / VERIFIED).read_text())
