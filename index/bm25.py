@@ -16,6 +16,8 @@ from index.postings import Postings
 
 K1 = 1.5
 B = 0.75
+DENSE_FROM = 10_000  # sentences: below this, scattering is quick enough for every word
+DENSE_SHARE = 4  # a word in at least 1/4 of the sentences is kept dense as well
 
 
 class BM25:
@@ -39,12 +41,25 @@ class BM25:
             idf = np.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
             weights[token] = idf * tf / (tf + k1 * (1.0 - b + b * lengths[rows] / average))
         self.postings = Postings(rows_of, weights)
+        # A word in a large share of the sentences ("said" in a news archive) is also kept as one
+        # weight per sentence: adding that array is several times quicker than scattering into it,
+        # and gives the same sums (the other sentences add 0.0).
+        self.dense: dict[str, np.ndarray] = {}
+        if self.size >= DENSE_FROM:
+            for token, rows in rows_of.items():
+                if len(rows) * DENSE_SHARE >= self.size:
+                    self.dense[token] = np.zeros(self.size, dtype=np.float32)
+                    self.dense[token][rows] = weights[token]
 
     def get_scores(self, tokens: Sequence[str]) -> np.ndarray:
         """One score per document: the sum over the query's tokens (repeats count again)."""
         scores = np.zeros(self.size, dtype=np.float32)
         postings = self.postings
         for token in tokens:
+            dense = self.dense.get(token)
+            if dense is not None:
+                scores += dense
+                continue
             span = postings.span(token)
             scores[postings.rows[span]] += postings.values[span]
         return scores

@@ -52,3 +52,18 @@ def test_postings_keep_each_terms_rows_and_values_through_a_pickle() -> None:
     assert back.values[back.span("c")].tolist() == [3.0]
     assert back.rows[back.span("unknown")].tolist() == []
     assert Postings({"x": [4, 7]}).get("x") == [4, 7]  # rows only
+
+
+def test_common_words_kept_dense_give_the_same_scores(docs: list[list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    from index import bm25
+
+    scattered = BM25(docs)
+    monkeypatch.setattr(bm25, "DENSE_FROM", 1)  # so this small article has some dense words
+    dense = BM25(docs)
+    assert dense.dense and not scattered.dense and len(dense.dense) < len(dense.postings)
+    for question in ["What did Scholz say?", "Russia Ukraine NATO talks", "the the said said"]:
+        tokens = tokenize_with_pairs(question) + tokenize(question)
+        assert np.array_equal(dense.get_scores(tokens), scattered.get_scores(tokens))
+    mixed = tokenize("Russia said Lviv embassy")
+    assert {t in dense.dense for t in mixed} == {True, False}  # both ways in one question
+    assert np.array_equal(dense.get_scores(mixed), scattered.get_scores(mixed))
