@@ -17,9 +17,10 @@ import os
 import pickle
 import sys
 import tempfile
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 # Modules whose code decides what is derived: a change to any of them makes a new key.
 _RULE_MODULES = ("index.bm25", "index.lexicon", "index.query", "index.retriever", "index.people", "index.postings",
@@ -56,17 +57,28 @@ def load(generation: Path, key: str) -> dict[str, Any] | None:
 def save(generation: Path, key: str, state: dict[str, Any]) -> None:
     """Keep the state for the next start; any failure (read-only, disk full) only loses the cache."""
     target = generation / f"{PREFIX}{key}.pkl"
-    with contextlib.suppress(OSError):
-        fd, tmp = tempfile.mkstemp(prefix=".derived-", dir=generation)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+    if write_quietly(target, lambda fh: pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)):
         for old in generation.glob(f"{PREFIX}*.pkl"):
             if old != target:
                 with contextlib.suppress(OSError):
                     old.unlink()
+
+
+def write_quietly(target: Path, write: Callable[[BinaryIO], object]) -> bool:
+    """Write a file kept beside a generation atomically (a temporary file, then a rename), so
+    readers see all of it or none. A read-only or full disk only means it is not kept: False."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            return False
+        raise
+    return True

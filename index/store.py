@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from index import derived
 from index.cache import EmbeddingCache
 from index.chunking import CHUNKER_VERSION
 from index.embedder import Embedder
@@ -335,19 +336,7 @@ def _verify(path: Path, files: dict[str, str], rebuild: str) -> None:
         seen[name] = stamp
         changed = True
     if changed:
-        _write_quietly(path / VERIFIED, json.dumps(seen))
-
-
-def _write_quietly(target: Path, text: str) -> None:
-    """Write a note atomically; a read-only or full disk only means it is not kept."""
-    with contextlib.suppress(OSError):
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}")
-        try:
-            tmp.write_text(text)
-            os.replace(tmp, target)
-        finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        derived.write_quietly(path / VERIFIED, lambda fh: fh.write(json.dumps(seen).encode()))
 
 
 class LoadedIndex:
