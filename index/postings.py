@@ -54,6 +54,17 @@ class Postings:
         return self.rows[self.span(term)].tolist()
 
 
+class Kept(dict[int, T]):
+    """Values made per row, at most ``KEEP`` of them: then all are forgotten and made again as
+    needed (months of questions would otherwise touch every row of an archive)."""
+
+    def keep(self, row: int, value: T) -> T:
+        if len(self) >= KEEP:
+            self.clear()
+        self[row] = value
+        return value
+
+
 class PerRow(Generic[T]):
     """One value per sentence, computed from the sentence when first asked for and then kept.
 
@@ -64,14 +75,12 @@ class PerRow(Generic[T]):
     def __init__(self, sentences: Sequence[SentenceRecord], make: Callable[[SentenceRecord], T]) -> None:
         self.sentences = sentences
         self.make = make
-        self.known: dict[int, T] = {}
+        self.known: Kept[T] = Kept()
 
     def __getitem__(self, row: int) -> T:
         value = self.known.get(row)
         if value is None:
-            if len(self.known) >= KEEP:
-                self.known.clear()  # bounded: months of questions would otherwise touch every row
-            value = self.known[row] = self.make(self.sentences[row])
+            value = self.known.keep(row, self.make(self.sentences[row]))
         return value
 
     def __len__(self) -> int:

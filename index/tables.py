@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, overload
 
-from index.postings import KEEP
+from index.postings import Kept
 from index.types import ChunkRecord, SentenceRecord, Source
 
 _SENTENCE = 'SELECT row, source_id, chunk_id, start, "end", role, speakers, is_quote, entities, digest FROM sentences'
@@ -62,21 +62,19 @@ class _Records(Generic[R]):
     def __init__(self, reader: Reader, sources: Mapping[str, _HasSource]) -> None:
         self._reader = reader
         self._sources = sources
-        self._made: dict[int, R] = {}
+        self._made: Kept[R] = Kept()
 
     def _make(self, columns: tuple[Any, ...]) -> R:
         raise NotImplementedError
 
     def _one(self, key: int) -> R | None:
-        """The record with this key (made once, then kept while fewer than KEEP are), or None."""
+        """The record with this key (made once, then kept: see ``index.postings.Kept``), or None."""
         made = self._made.get(key)
         if made is None:
             found = self._reader.query(f"{self._select} WHERE {self._key} = ?", (key,))
             if not found:
                 return None
-            if len(self._made) >= KEEP:
-                self._made.clear()
-            made = self._made[key] = self._make(found[0])
+            made = self._made.keep(key, self._make(found[0]))
         return made
 
     def _all(self, where: str = "", args: tuple[Any, ...] = ()) -> list[R]:

@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import IndexSettings, Settings
 from bot.service import QAService
-from index import store, tables
+from index import postings, store
 from index.embedder import DEFAULT_MODEL
 from index.errors import BusyError, IndexMismatchError, IndexMissingError
 from index.speakers import ATTRIBUTION_VERSION
@@ -80,7 +80,7 @@ def test_rows_read_when_used_are_the_stored_rows(built_fake_service: QAService) 
 
 
 def test_rows_kept_in_memory_are_bounded(built_fake_service: QAService, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tables, "KEEP", 5)
+    monkeypatch.setattr(postings, "KEEP", 5)
     loaded = _open(built_fake_service)
     in_order = list(loaded.sentences)
     assert [loaded.sentences[row] for row in range(len(in_order))] == in_order  # made again when forgotten
