@@ -23,14 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import discord  # noqa: E402
-import yarl  # noqa: E402
+import pytest  # noqa: E402
 from lag import LagProbe  # noqa: E402
 
 from bot.config import DiscordSettings, Settings  # noqa: E402
 from bot.discord.client import QABot  # noqa: E402
 from bot.spaces import Spaces  # noqa: E402
-from tests.fake_discord import TOKEN, FakeDiscord  # noqa: E402
+from tests.fake_discord import FakeDiscord, connected  # noqa: E402
 
 GUILDS = {"900000000000000100": None, "900000000000001100": "harbour.txt", "900000000000002100": "quake.md"}
 QUESTIONS = ["What did Scholz say?", "Where will the US relocate its embassy?", "What did the mayor say?",
@@ -44,11 +43,8 @@ def _pct(values: list[float], q: float) -> float:
 
 async def main(total: int, max_pending: int | None, per_guild: int | None) -> int:
     fake = FakeDiscord(guild_ids=list(GUILDS))
-    await fake.start()
-    discord.http.Route.BASE = fake.base
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
     # the bot may still be saving a generation's derived state in a worker thread as it closes
-    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp, pytest.MonkeyPatch.context() as patch:
         limits = {k: v for k, v in (("max_pending", max_pending), ("max_pending_per_guild", per_guild)) if v}
         spaces = Spaces.create(Settings(discord=DiscordSettings(**limits)), Path(tmp) / "data")
         spaces.default.build(spaces.default.configured_sources())
@@ -57,31 +53,22 @@ async def main(total: int, max_pending: int | None, per_guild: int | None) -> in
                 space = spaces.for_guild(int(gid))
                 space.add_sources(space.read_paths([ROOT / "tests" / "data" / name]))
         bot = QABot(spaces, guild_ready_timeout=0.1)
-        runner = asyncio.create_task(bot.start(TOKEN))
-        await asyncio.wait_for(fake.identified.wait(), 60)
-        await bot.wait_until_ready()
-        while not fake.commands:
-            await asyncio.sleep(0.05)
-        for gid in GUILDS:  # load each server's index once, as a running bot would have
-            await bot.run_blocking(bot.space(int(gid)).ask, "warm up")
-
-        probe = LagProbe()
-        probe.start()
-        started = time.perf_counter()
-        ids = []
-        guild_ids = list(GUILDS)
-        for i in range(total):
-            question = QUESTIONS[i % len(QUESTIONS)]
-            ids.append(await fake.slash("ask", [{"name": "question", "type": 3, "value": question}],
-                                        uid=str(5000 + i), guild=guild_ids[i % len(guild_ids)]))
-        replies = await asyncio.gather(*(fake.reply_to(iid, timeout=600) for iid in ids))
-        elapsed = time.perf_counter() - started
-        await probe.stop()
-        lags = probe.lags
-        await bot.close()
-        runner.cancel()
-        await asyncio.gather(runner, return_exceptions=True)
-    await fake.stop()
+        async with connected(patch, fake, bot):
+            for gid in GUILDS:  # load each server's index once, as a running bot would have
+                await bot.run_blocking(bot.space(int(gid)).ask, "warm up")
+            probe = LagProbe()
+            probe.start()
+            started = time.perf_counter()
+            ids = []
+            guild_ids = list(GUILDS)
+            for i in range(total):
+                question = QUESTIONS[i % len(QUESTIONS)]
+                ids.append(await fake.slash("ask", [{"name": "question", "type": 3, "value": question}],
+                                            uid=str(5000 + i), guild=guild_ids[i % len(guild_ids)]))
+            replies = await asyncio.gather(*(fake.reply_to(iid, timeout=600) for iid in ids))
+            elapsed = time.perf_counter() - started
+            await probe.stop()
+            lags = probe.lags
     acks = [(fake.acked[iid] - fake.times[iid]) * 1000 for iid in ids if iid in fake.acked]
     answered = sum(1 for r in replies if (r["body"] or {}).get("embeds"))
     busy = sum(1 for r in replies if "answering a lot" in ((r["body"] or {}).get("content") or ""))

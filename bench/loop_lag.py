@@ -19,14 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import discord  # noqa: E402
-import yarl  # noqa: E402
+import pytest  # noqa: E402
 from lag import LagProbe  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
 from bot.discord.client import QABot  # noqa: E402
 from bot.service import QAService  # noqa: E402
-from tests.fake_discord import TOKEN, FakeDiscord  # noqa: E402
+from tests.fake_discord import FakeDiscord, connected  # noqa: E402
 
 QUESTIONS = 20
 
@@ -39,47 +38,35 @@ async def main() -> int:
         loop.set_debug(True)
         loop.slow_callback_duration = 0.05
     fake = FakeDiscord()
-    await fake.start()
-    discord.http.Route.BASE = fake.base
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
     # the bot may still be saving a generation's derived state in a worker thread as it closes
-    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp, pytest.MonkeyPatch.context() as patch:
         story = Path(tmp) / "story.txt"
         story.write_text((ROOT / "tests" / "data" / "harbour.txt").read_text())
         service = QAService(Settings(), Path(tmp) / "index")
         service.build(service.configured_sources() + service.read_paths([story]))
         bot = QABot(service, guild_ready_timeout=0.1)
-        runner = asyncio.create_task(bot.start(TOKEN))
-        await asyncio.wait_for(fake.identified.wait(), 60)
-        await bot.wait_until_ready()
-        while not fake.commands:
-            await asyncio.sleep(0.05)
+        async with connected(patch, fake, bot):
+            probe = LagProbe()
+            probe.start()
+            extra = "\n\n".join(f"Paragraph {i}: the port authority said berth {i} would reopen after repairs to "
+                                f"crane {i}." for i in range(200))
+            story.write_text(story.read_text() + "\n\n" + extra + "\n")
+            started = time.perf_counter()
+            await fake.slash("reindex", [], uid="7", moderator=True)
+            for i in range(QUESTIONS):
+                await fake.slash("ask", [{"name": "question", "type": 3, "value": "What did the mayor say?"}],
+                                 uid=str(1000 + i))
+            await fake.wait_for(lambda m: "done" in ((m["body"] or {}).get("content") or ""), timeout=300)
 
-        probe = LagProbe()
-        probe.start()
-        extra = "\n\n".join(f"Paragraph {i}: the port authority said berth {i} would reopen after repairs to crane {i}."
-                            for i in range(200))
-        story.write_text(story.read_text() + "\n\n" + extra + "\n")
-        started = time.perf_counter()
-        await fake.slash("reindex", [], uid="7", moderator=True)
-        for i in range(QUESTIONS):
-            await fake.slash("ask", [{"name": "question", "type": 3, "value": "What did the mayor say?"}],
-                             uid=str(1000 + i))
-        await fake.wait_for(lambda m: "done" in ((m["body"] or {}).get("content") or ""), timeout=300)
+            async def answered() -> None:
+                while sum(1 for m in fake.messages if (m["body"] or {}).get("embeds")) < QUESTIONS:
+                    fake.changed.clear()
+                    await fake.changed.wait()
 
-        async def answered() -> None:
-            while sum(1 for m in fake.messages if (m["body"] or {}).get("embeds")) < QUESTIONS:
-                fake.changed.clear()
-                await fake.changed.wait()
-
-        await asyncio.wait_for(answered(), 300)
-        elapsed = time.perf_counter() - started
-        await probe.stop()
-        lags = probe.lags
-        await bot.close()
-        runner.cancel()
-        await asyncio.gather(runner, return_exceptions=True)
-    await fake.stop()
+            await asyncio.wait_for(answered(), 300)
+            elapsed = time.perf_counter() - started
+            await probe.stop()
+            lags = probe.lags
     print("| measure | result |")
     print("|---|---|")
     print(f"| reindex (200 new paragraphs) + {QUESTIONS} concurrent /ask, wall time | {elapsed:.1f} s |")
