@@ -25,18 +25,28 @@ THREAD_INTRO = ("Ask follow-up questions here (mention me or use /ask): I read e
 log = logging.getLogger("qabot.discord")
 
 
-class PassagesButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qabot:passages:(?P<id>[0-9]+)"):
-    """Shows the full passages of an answer, privately."""
+class _OnAnswer:
+    """What a button on an answer is made of: its label and an id naming the stored answer
+    (``qabot:<kind>:<answer id>``), so it still works after the bot restarts."""
+
+    kind = ""
+    label = ""
 
     def __init__(self, answer_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Show passages", style=discord.ButtonStyle.secondary,
-                                           custom_id=f"qabot:passages:{answer_id}"))
+        super().__init__(discord.ui.Button(label=self.label, style=discord.ButtonStyle.secondary,  # type: ignore[call-arg]
+                                           custom_id=f"qabot:{self.kind}:{answer_id}"))
         self.answer_id = answer_id
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
-                             match: re.Match[str]) -> PassagesButton:
+                             match: re.Match[str]) -> Any:
         return cls(int(match["id"]))
+
+
+class PassagesButton(_OnAnswer, discord.ui.DynamicItem[discord.ui.Button], template=r"qabot:passages:(?P<id>[0-9]+)"):
+    """Shows the full passages of an answer, privately."""
+
+    kind, label = "passages", "Show passages"
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         bot: QABot = interaction.client  # type: ignore[assignment]
@@ -76,18 +86,10 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qabot
         await interaction.followup.send("Thanks, your feedback was recorded." if saved else GONE, ephemeral=True)
 
 
-class ThreadButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qabot:thread:(?P<id>[0-9]+)"):
+class ThreadButton(_OnAnswer, discord.ui.DynamicItem[discord.ui.Button], template=r"qabot:thread:(?P<id>[0-9]+)"):
     """Starts a thread from the answer; questions asked there are read with the ones before."""
 
-    def __init__(self, answer_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Continue in thread", style=discord.ButtonStyle.secondary,
-                                           custom_id=f"qabot:thread:{answer_id}"))
-        self.answer_id = answer_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
-                             match: re.Match[str]) -> ThreadButton:
-        return cls(int(match["id"]))
+    kind, label = "thread", "Continue in thread"
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         bot: QABot = interaction.client  # type: ignore[assignment]
