@@ -10,10 +10,19 @@ two pages and every offset maps to one page.
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from index.errors import SourceError
+
+if TYPE_CHECKING:
+    from index.fetch import Deadline
+
+log = logging.getLogger(__name__)
+MAX_PDF_PAGES = 500
+PDF_SECONDS = 60.0
 
 _PAGE_NUMBER = re.compile(r"^(?:page\s*)?[-–—(\[]?\s*\d{1,4}\s*[-–—)\]]?(?:\s*(?:of|/)\s*\d{1,4})?$", re.IGNORECASE)
 _ENDS_SENTENCE = re.compile(r"[.!?:;”\"')\]。！？]$")
@@ -61,14 +70,19 @@ def _paragraphs(lines: list[str]) -> list[str]:
     return paragraphs
 
 
-def pdf_pages(data: bytes, name: str) -> tuple[list[str], str | None]:
+def pdf_pages(data: bytes, name: str, *, max_pages: int = MAX_PDF_PAGES,
+              deadline: Deadline | None = None) -> tuple[list[str], str | None]:
     """Each page's text as paragraphs separated by blank lines, and the document title if it has one.
 
-    A broken, encrypted or image-only PDF raises SourceError with one clear line.
+    A broken, encrypted or image-only PDF, one of more than ``max_pages`` pages (default 500) and
+    one whose text is not read within ``deadline`` (checked between pages; by default
+    ``PDF_SECONDS``, 60 s) raise SourceError with one clear line.
     """
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
+    from index.fetch import Deadline
+
+    budget = deadline or Deadline(PDF_SECONDS)
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -78,11 +92,22 @@ def pdf_pages(data: bytes, name: str) -> tuple[list[str], str | None]:
                 opened = False
             if not opened:
                 raise SourceError(f"{name} is an encrypted PDF; save an unencrypted copy and add that.")
-        raw_pages = [(page.extract_text() or "") for page in reader.pages]
+        count = len(reader.pages)
+        if count > max_pages:
+            raise SourceError(f"{name} has {count} pages; at most {max_pages} can be added. Split it into parts.")
+        raw_pages = []
+        for page in reader.pages:
+            budget.remaining()
+            raw_pages.append(page.extract_text() or "")
+        budget.remaining()
         title = reader.metadata.title if reader.metadata and reader.metadata.title else None
     except SourceError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
+    except TimeoutError:
+        raise SourceError(f"{name} took too long to read (more than {budget.seconds:g} seconds); "
+                          "it was not added.") from None
+    except Exception as exc:  # noqa: BLE001 - pypdf meets hostile input with many kinds of error
+        log.info("PDF %s refused: %s: %s", name, type(exc).__name__, exc)
         raise SourceError(f"{name} is not a readable PDF ({type(exc).__name__}).") from None
     if not raw_pages:
         raise SourceError(f"{name} is a PDF with no pages.")

@@ -6,9 +6,13 @@ import hashlib
 import re
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.errors import SourceError
 from index.types import Source
+
+if TYPE_CHECKING:
+    from index.fetch import Deadline
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -112,13 +116,19 @@ def source_from_bytes(
     url: str | None = None,
     content_type: str | None = None,
     meta: dict[str, str | None] | None = None,
+    max_pages: int | None = None,
+    deadline: Deadline | None = None,
 ) -> Source:
-    """Build a Source from raw bytes; the format is chosen by name or content type."""
+    """Build a Source from raw bytes; the format is chosen by name or content type.
+
+    A PDF may have at most ``max_pages`` pages (None: ``index.pdf.MAX_PDF_PAGES``) and must be read
+    within ``deadline`` (None: ``index.pdf.PDF_SECONDS``), checked between pages."""
     if len(data) > MAX_FILE_BYTES:
         raise SourceError(f"{name} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.")
     lower = name.lower()
     if lower.endswith(".pdf") or (content_type or "").startswith("application/pdf") or data.startswith(b"%PDF-"):
-        return _pdf_source(data, name, kind=kind, location=location, url=url, meta=meta)
+        return _pdf_source(data, name, kind=kind, location=location, url=url, meta=meta, max_pages=max_pages,
+                           deadline=deadline)
     raw = decode_bytes(data, name)
     is_html = lower.endswith((".html", ".htm")) or (content_type or "").startswith(
         ("text/html", "application/xhtml")
@@ -145,11 +155,13 @@ def source_from_bytes(
 
 
 def _pdf_source(data: bytes, name: str, *, kind: str, location: str, url: str | None,
-                meta: dict[str, str | None] | None) -> Source:
+                meta: dict[str, str | None] | None, max_pages: int | None = None,
+                deadline: Deadline | None = None) -> Source:
     """A PDF's text, pages separated by a blank line, with where each page starts."""
-    from index.pdf import pdf_pages
+    from index.pdf import MAX_PDF_PAGES, pdf_pages
 
-    page_texts, title = pdf_pages(data, name)
+    page_texts, title = pdf_pages(data, name, max_pages=MAX_PDF_PAGES if max_pages is None else max_pages,
+                                  deadline=deadline)
     parts: list[str] = []
     starts: list[int] = []
     offset = 0
@@ -172,8 +184,9 @@ def _pdf_source(data: bytes, name: str, *, kind: str, location: str, url: str | 
     )
 
 
-def read_file(path: Path, *, kind: str = "file", meta: dict[str, str | None] | None = None) -> Source:
-    """Read one supported file."""
+def read_file(path: Path, *, kind: str = "file", meta: dict[str, str | None] | None = None,
+              max_pages: int | None = None, deadline: Deadline | None = None) -> Source:
+    """Read one supported file (a PDF within ``max_pages`` and ``deadline``, as in source_from_bytes)."""
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise SourceError(
             f"{path} is not a supported file type (use {', '.join(SUPPORTED_SUFFIXES)})."
@@ -191,7 +204,8 @@ def read_file(path: Path, *, kind: str = "file", meta: dict[str, str | None] | N
         raise SourceError(f"{path} cannot be read (permission denied).") from None
     except OSError as exc:
         raise SourceError(f"{path} cannot be read: {exc.strerror or exc}.") from None
-    return source_from_bytes(data, str(path), kind=kind, location=str(path.resolve()), meta=meta)
+    return source_from_bytes(data, str(path), kind=kind, location=str(path.resolve()), meta=meta,
+                             max_pages=max_pages, deadline=deadline)
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
