@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import io
 import re
 import time
 from dataclasses import dataclass
@@ -53,10 +54,12 @@ def _when(entry: Any) -> float | None:
 
 
 def parse_feed(data: bytes, url: str, etag: str | None = None, last_modified: str | None = None) -> FeedDoc:
-    """The feed's title and items (those with a link), newest first."""
+    """The feed's title and items (those with a link), newest first; relative links resolve against ``url``."""
     import feedparser
 
-    parsed = feedparser.parse(data)
+    # A stream, never the bytes: feedparser opens a bytes or str argument as a local path if it can
+    # (a body "/dev/zero" would be read forever, a FIFO would block, a local file would become the feed).
+    parsed = feedparser.parse(io.BytesIO(data), response_headers={"content-location": url})
     version = parsed.get("version") or ""
     if not version and parsed.get("bozo"):
         raise SourceError(f"{url} is not a readable RSS or Atom feed ({parsed.get('bozo_exception')}).")
