@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import http.client
 import ipaddress
+import logging
+import re
 import socket
 import ssl
 import threading
@@ -18,12 +20,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from index.errors import SourceError
 from index.sources import source_from_bytes
 from index.types import Source
 
+log = logging.getLogger(__name__)
 ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown", "application/pdf")
 MAX_REDIRECTS = 5
 USER_AGENT = "qabot/0.1 (+news citations bot)"
@@ -69,6 +72,47 @@ def _resolve(host: str, port: int, deadline: Deadline) -> list[str]:
     return [str(info[4][0]).split("%")[0] for info in found]
 
 
+_NOT_URI = re.compile(r"[^\x21-\x7e]")  # non-ASCII, spaces and control characters
+
+
+def to_uri(url: str) -> str:
+    """An IRI as the URI to request: the host in IDNA, other non-ASCII characters, spaces and
+    control characters percent-encoded as UTF-8; escapes already there are kept as they are."""
+    if not _NOT_URI.search(url):
+        return url
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        raise SourceError(f"{url!r} is not a valid URL.") from None
+    user, at, hostport = parts.netloc.rpartition("@")
+    if not hostport.isascii():
+        name, colon, port = hostport.partition(":")
+        try:
+            hostport = name.encode("idna").decode("ascii") + colon + port
+        except UnicodeError:
+            raise SourceError(f"{url!r} has a host name that cannot be looked up.") from None
+    escape = lambda text: _NOT_URI.sub(lambda m: quote(m.group(), safe=""), text)  # noqa: E731
+    return urlunsplit((parts.scheme, escape(user) + at + escape(hostport), escape(parts.path),
+                       escape(parts.query), escape(parts.fragment)))
+
+
+def _location(header: str) -> str:
+    """A Location header as text: http.client decodes header bytes as Latin-1; the bytes are
+    read again as UTF-8, and bytes that are not UTF-8 are percent-encoded one by one."""
+    raw = header.encode("latin-1", "replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "".join(chr(b) if b < 0x80 else f"%{b:02X}" for b in raw)
+
+
+def _port(url: str, parts: Any) -> int:
+    try:
+        return int(parts.port or (443 if parts.scheme == "https" else 80))
+    except ValueError:
+        raise SourceError(f"{url!r} has an invalid port.") from None
+
+
 def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and any(address in net for net in EMBEDDED_IPV4):
         return True
@@ -78,14 +122,17 @@ def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 def check_url(url: str, allowed_hosts: tuple[str, ...] = (), deadline: Deadline | None = None) -> str:
     """The address to connect to; refuses non-http(s) URLs and internal (loopback, private,
     link-local, reserved, metadata, IPv4-in-IPv6) addresses unless the host is allowlisted."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise SourceError(f"{url!r} is not a valid URL.") from None
     if parts.scheme not in ("http", "https"):
         raise SourceError(f"Only http and https URLs can be added ({url!r} is {parts.scheme or 'not a URL'}).")
     host = parts.hostname
     if not host:
         raise SourceError(f"{url!r} has no host name.")
+    port = _port(url, parts)
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         resolved = _resolve(host, port, deadline or Deadline(10.0))
     except (socket.gaierror, UnicodeError, ValueError):
         raise SourceError(f"The host {host} could not be found.") from None
@@ -93,8 +140,10 @@ def check_url(url: str, allowed_hosts: tuple[str, ...] = (), deadline: Deadline 
     if host.lower() not in {h.lower() for h in allowed_hosts}:
         for address in addresses:
             if _internal(address):
+                # the address stays in the log: a message shown in a server names only the host
+                log.info("refused %s: %s resolves to the internal address %s", url, host, address)
                 raise SourceError(
-                    f"Refused {url}: {host} resolves to an internal address ({address}). "
+                    f"Refused {url}: {host} resolves to an internal address. "
                     "Add the host to fetch.allowed_hosts if this is intended."
                 )
     return str(addresses[0])
@@ -153,6 +202,18 @@ class Fetched:
     not_modified: bool = False
 
 
+def _redirect(url: str, current: str, location: str) -> str:
+    """The absolute URI a redirect points to; a malformed one is refused with the reason."""
+    target = _location(location)
+    try:
+        joined = urljoin(current, target)
+        urlsplit(joined).port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        reason = "has an invalid port" if "port" in str(exc).lower() else "is not a valid URL"
+        raise SourceError(f"{url} redirected to {target!r}, which {reason}.") from None
+    return to_uri(joined)
+
+
 def fetch(
     url: str, *, timeout: float = 10.0, max_bytes: int = 5 * 1024 * 1024, allowed_hosts: tuple[str, ...] = (),
     accept: tuple[str, ...] = ACCEPTED_TYPES, etag: str | None = None, last_modified: str | None = None,
@@ -164,7 +225,7 @@ def fetch(
     """
     limit = f"{max_bytes // (1024 * 1024)} MB" if max_bytes >= 1024 * 1024 else f"{max_bytes} bytes"
     deadline = Deadline(timeout)
-    current = url
+    current = to_uri(url)
     headers = {"User-Agent": USER_AGENT, "Accept": ", ".join(accept) + ", */*;q=0.1"}
     if etag:
         headers["If-None-Match"] = etag
@@ -186,7 +247,7 @@ def fetch(
                 connection.request("GET", path, headers=headers)
                 response = connection.getresponse()
                 if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
-                    current = urljoin(current, response.getheader("Location") or "")
+                    current = _redirect(url, current, response.getheader("Location") or "")
                     continue
                 if response.status == 304 and (etag or last_modified):
                     return Fetched(current, "", b"", etag, last_modified, not_modified=True)
@@ -198,7 +259,7 @@ def fetch(
                 if not content_type.startswith(accept):
                     raise SourceError(f"{url} is {content_type}, not an HTML or text page.")
                 length = response.getheader("Content-Length") or ""
-                if length.isdigit() and int(length) > max_bytes:
+                if length.isascii() and length.isdigit() and int(length) > max_bytes:
                     raise SourceError(f"{url} is larger than the {limit} limit.")
                 data = _read_body(response, max_bytes, deadline)
                 deadline.remaining()  # a read cut off by the watchdog ends here, not as a short page
@@ -227,6 +288,8 @@ def fetch_url(
     return article(fetch(url, timeout=timeout, max_bytes=max_bytes, allowed_hosts=allowed_hosts), url)
 
 
-def article(got: Fetched, url: str) -> Source:
-    """The article (or PDF) a response holds, as a URL source located at ``url``."""
-    return source_from_bytes(got.data, url, kind="url", location=url, url=url, content_type=got.content_type)
+def article(got: Fetched, url: str, *, max_pages: int | None = None, deadline: Deadline | None = None) -> Source:
+    """The article (or PDF) a response holds, as a URL source located at ``url``; a PDF within
+    ``max_pages`` and ``deadline`` (see index.sources.source_from_bytes)."""
+    return source_from_bytes(got.data, url, kind="url", location=url, url=url, content_type=got.content_type,
+                             max_pages=max_pages, deadline=deadline)
