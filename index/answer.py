@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from index.features import Unseen, answer_features
 from index.lexicon import PEOPLE_NOUNS, TITLE_WORDS
+from index.links import public_url, text_fragment_link
 from index.model import AnswerModel
 from index.query import SpeakerQuestion, generic_topic, tokenize, words
 from index.question import Question, analyse
@@ -74,37 +74,6 @@ class Answer:
         if self.explanation is None:
             del data["explanation"]
         return data
-
-
-def public_url(url: str) -> str:
-    """A URL safe to show: no user name or password, no query string (either may carry a secret
-    token), no fragment."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
-
-
-def text_fragment_link(url: str | None, sentence: str) -> str | None:
-    """The public URL with a #:~:text= fragment that highlights the sentence in browsers."""
-    if not url:
-        return None
-    url = public_url(url)
-    tokens = sentence.split()
-    enc = lambda s: quote(s, safe="")  # noqa: E731
-    if len(tokens) <= 8 and len(sentence) <= 60:
-        fragment = enc(" ".join(tokens))
-    elif len(tokens) > 8:
-        fragment = f"{enc(' '.join(tokens[:4]))},{enc(' '.join(tokens[-4:]))}"
-    else:  # long text with few spaces (Chinese, Japanese, Thai): its first and last characters
-        text = " ".join(tokens)
-        fragment = f"{enc(text[:12])},{enc(text[-12:])}"
-    return f"{url.split('#')[0]}#:~:text={fragment}"
 
 
 def _names_a_speaker(who: str) -> bool:
