@@ -46,10 +46,16 @@ def is_feed(content_type: str, data: bytes) -> bool:
 
 
 def _when(entry: Any) -> float | None:
+    """The item's time; None when it has none or one that cannot be a date (year 0, say)."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         parsed = entry.get(key)
         if parsed:
-            return float(calendar.timegm(parsed))
+            try:
+                stamp = float(calendar.timegm(parsed))
+                time.gmtime(stamp)
+            except (ValueError, OverflowError, OSError, TypeError):
+                continue
+            return stamp
     return None
 
 
@@ -59,7 +65,10 @@ def parse_feed(data: bytes, url: str, etag: str | None = None, last_modified: st
 
     # A stream, never the bytes: feedparser opens a bytes or str argument as a local path if it can
     # (a body "/dev/zero" would be read forever, a FIFO would block, a local file would become the feed).
-    parsed = feedparser.parse(io.BytesIO(data), response_headers={"content-location": url})
+    try:
+        parsed = feedparser.parse(io.BytesIO(data), response_headers={"content-location": url})
+    except Exception as exc:  # noqa: BLE001 - feedparser lets some decoding errors of hostile bodies out
+        raise SourceError(f"{url} is not a readable RSS or Atom feed ({type(exc).__name__}).") from None
     version = parsed.get("version") or ""
     if not version and parsed.get("bozo"):
         raise SourceError(f"{url} is not a readable RSS or Atom feed ({parsed.get('bozo_exception')}).")

@@ -123,3 +123,50 @@ def test_parse_feed_reads_only_the_bytes_it_is_given(tmp_path: Path) -> None:
         parse_feed(str(local).encode(), "http://news.test/feed.xml")
     doc = parse_feed(LOCAL_FEED, "http://news.test/feed.xml")  # the same text as bytes is a feed
     assert doc.title == "Operator Private Feed" and len(doc.items) == 1
+
+
+RSS = (b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Harbour Gazette</title>'
+       b"<item><title>Crane repairs</title><link>http://news.test/crane</link>"
+       b"<pubDate>Mon, 30 Nov 2026 10:00:00 GMT</pubDate></item>"
+       b"<item><title>Ferry timetable</title><link>ferry.html</link><pubDate>2026-11-28T00:00:00Z</pubDate></item>"
+       b"</channel></rss>")
+
+
+def test_a_date_out_of_range_leaves_the_item_undated() -> None:
+    body = RSS.replace(b"2026-11-28T00:00:00Z", b"0000-01-01T00:00:00Z")
+    doc = parse_feed(body, "http://news.test/feed.xml")
+    assert [(i.title, i.published) for i in doc.items] == [("Crane repairs", "2026-11-30"), ("Ferry timetable", None)]
+
+
+def test_a_broken_encoding_declaration_is_a_refusal() -> None:
+    body = b'<?xml version="\xda.0" encoding="ut\x98-8"?>' + RSS.split(b"?>", 1)[1]
+    with pytest.raises(SourceError, match=r"^http://news\.test/feed\.xml is not a readable RSS or Atom feed"):
+        parse_feed(body, "http://news.test/feed.xml")
+
+
+def test_mutated_feeds_are_read_or_refused_never_anything_else() -> None:
+    import random
+
+    rng = random.Random(18)
+    escaped = []
+    outcomes = set()
+    for case in range(300):
+        data = bytearray(RSS)
+        kind = rng.randrange(3)
+        if kind == 0:
+            for _ in range(rng.randint(1, 10)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        elif kind == 1:
+            data = data[: rng.randrange(len(data))]
+        else:
+            at = rng.randrange(len(data))
+            data[at:at] = data[at: at + rng.randint(1, 50)] * rng.randint(1, 5)
+        try:
+            parse_feed(bytes(data), "http://news.test/feed.xml")
+            outcomes.add("read")
+        except SourceError:
+            outcomes.add("refused")
+        except Exception as exc:  # noqa: BLE001 - what the test looks for
+            escaped.append(f"case {case}: {type(exc).__name__}: {exc}"[:200])
+    assert not escaped, escaped
+    assert outcomes == {"read", "refused"}
