@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import stat
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -192,7 +193,12 @@ def read_file(path: Path, *, kind: str = "file", meta: dict[str, str | None] | N
             f"{path} is not a supported file type (use {', '.join(SUPPORTED_SUFFIXES)})."
         )
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):  # a pipe would block the build, a device be read forever
+            raise SourceError(f"{path} is not a regular file.")
+        size = info.st_size
         if size > MAX_FILE_BYTES:
             raise SourceError(f"{path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.")
         data = path.read_bytes()
