@@ -294,4 +294,8 @@ async def test_the_bot_refreshes_on_its_schedule(tmp_path: Path, site: Site, mon
                 break
             await asyncio.sleep(0.05)
         assert service.ask("What did Mayor Tomas Eriksen say about the budget?").found
+        for _ in range(100):  # the audit row is written just after the new index goes live
+            if any(r[2] == "Scheduled refresh" for r in bot.records.audit_log()):
+                break
+            await asyncio.sleep(0.05)
         assert any(r[2] == "Scheduled refresh" for r in bot.records.audit_log())
