@@ -13,7 +13,7 @@ import io
 import logging
 import re
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from index.errors import SourceError
 
@@ -75,8 +75,8 @@ def pdf_pages(data: bytes, name: str, *, max_pages: int = MAX_PDF_PAGES,
     """Each page's text as paragraphs separated by blank lines, and the document title if it has one.
 
     A broken, encrypted or image-only PDF, one of more than ``max_pages`` pages (default 500) and
-    one whose text is not read within ``deadline`` (checked between pages; by default
-    ``PDF_SECONDS``, 60 s) raise SourceError with one clear line.
+    one whose text is not read within ``deadline`` (checked between pages and at each drawing
+    operation of a page; by default ``PDF_SECONDS``, 60 s) raise SourceError with one clear line.
     """
     from pypdf import PdfReader
 
@@ -96,9 +96,13 @@ def pdf_pages(data: bytes, name: str, *, max_pages: int = MAX_PDF_PAGES,
         if count > max_pages:
             raise SourceError(f"{name} has {count} pages; at most {max_pages} can be added. Split it into parts.")
         raw_pages = []
+
+        def at_each_operation(operator: Any, operands: Any, cm: Any, tm: Any) -> None:
+            budget.remaining()  # so that one heavy page stops too, not only the next one
+
         for page in reader.pages:
             budget.remaining()
-            raw_pages.append(page.extract_text() or "")
+            raw_pages.append(page.extract_text(visitor_operand_before=at_each_operation) or "")
         budget.remaining()
         title = reader.metadata.title if reader.metadata and reader.metadata.title else None
     except SourceError:

@@ -122,3 +122,13 @@ def test_a_small_pdf_of_pages_sharing_one_heavy_stream_is_bounded(tmp_path: Path
     path.write_bytes(data)
     with pytest.raises(SourceError, match="took too long to read"):
         read_file(path, deadline=Deadline(0.3))
+
+
+def test_one_heavy_page_is_stopped_within_its_drawing_operations() -> None:
+    """The budget is also checked at each operation of a page, so a single page of many
+    operations cannot run far past it (only parsing its content stream, which pypdf bounds)."""
+    ticks = itertools.count()
+    deadline = Deadline(50.0, clock=lambda: float(next(ticks)))
+    with pytest.raises(SourceError, match="took too long to read"):
+        pdf_pages(heavy_shared_stream_pdf(pages=1, operations=3000), "one-page.pdf", deadline=deadline)
+    assert next(ticks) < 100  # stopped at the 50th look, well before the 3,000 operations
