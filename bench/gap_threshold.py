@@ -23,7 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
-from bot.gaps import THRESHOLD, cluster  # noqa: E402
+from bot.gaps import THRESHOLD, cluster, names_of  # noqa: E402
 from index.embedder import E5Embedder  # noqa: E402
 
 
@@ -51,22 +51,26 @@ def main() -> None:
     labels = [g for g, group in enumerate(data["groups"]) for _ in group]
     vectors = E5Embedder().embed_query(questions)
     print(f"{len(questions)} questions in {len(data['groups'])} labelled groups, {args.shuffles} orders")
-    print("threshold  precision  recall   F1     groups")
-    results = []
-    for threshold in np.arange(0.80, 0.975, 0.01):
-        p = r = n = 0.0
-        for seed in range(args.shuffles):
-            order = np.random.default_rng(seed).permutation(len(questions))
-            groups = [[int(order[i]) for i in g] for g in cluster(vectors[order], float(threshold))]
-            pi, ri = pair_scores(labels, groups)
-            p, r, n = p + pi, r + ri, n + len(groups)
-        p, r, n = p / args.shuffles, r / args.shuffles, n / args.shuffles
-        f1 = 2 * p * r / max(1e-9, p + r)
-        results.append((float(threshold), p, r, f1, n))
-    best = max(results, key=lambda x: x[3])
-    for t, p, r, f1, n in results:
-        mark = (" <- best F1" if t == best[0] else "") + (" <- shipped" if abs(t - THRESHOLD) < 1e-6 else "")
-        print(f"  {t:.2f}      {p:.3f}     {r:.3f}   {f1:.3f}   {n:5.1f}{mark}")
+    names = [names_of(q) for q in questions]
+    for label, use_names in (("meaning alone", False), ("meaning and the same names (shipped)", True)):
+        print(f"\n{label}\nthreshold  precision  recall   F1     groups")
+        results = []
+        for threshold in np.arange(0.80, 0.975, 0.01):
+            p = r = n = 0.0
+            for seed in range(args.shuffles):
+                order = [int(i) for i in np.random.default_rng(seed).permutation(len(questions))]
+                kept = [names[i] for i in order] if use_names else None
+                groups = [[order[i] for i in g] for g in cluster(vectors[order], float(threshold), kept)]
+                pi, ri = pair_scores(labels, groups)
+                p, r, n = p + pi, r + ri, n + len(groups)
+            p, r, n = p / args.shuffles, r / args.shuffles, n / args.shuffles
+            f1 = 2 * p * r / max(1e-9, p + r)
+            results.append((float(threshold), p, r, f1, n))
+        best = max(results, key=lambda x: x[3])
+        for t, p, r, f1, n in results:
+            shipped = use_names and abs(t - THRESHOLD) < 1e-6
+            mark = (" <- best F1" if t == best[0] else "") + (" <- shipped" if shipped else "")
+            print(f"  {t:.2f}      {p:.3f}     {r:.3f}   {f1:.3f}   {n:5.1f}{mark}")
 
 
 if __name__ == "__main__":

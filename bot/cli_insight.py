@@ -57,7 +57,8 @@ def render_gaps(gaps: Gaps, where: str) -> str:
     if not gaps.groups:
         return f"No question was declined or got a 👎 in {where} in the last {days}."
     lines = [f"Coverage gaps in {where}, last {days}: {gaps.questions} question(s) declined or voted 👎, "
-             f"in {len(gaps.groups)} group(s)", ""]
+             f"in {gaps.found} group(s)" + (f" (the first {len(gaps.groups)} shown)" if gaps.found > len(gaps.groups)
+                                            else ""), ""]
     for i, gap in enumerate(gaps.groups, 1):
         state = ""
         if gap.answered:

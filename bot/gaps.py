@@ -2,11 +2,12 @@
 
 Read from the records the Discord bot keeps (``bot.sqlite``: each answer shown, each 👍/👎);
 the CLI reads the same file. A question counts when it was declined or got a 👎. Questions are
-embedded with the space's own embedder and grouped by a one-pass threshold clustering (each
-joins the group whose mean is closest, if its cosine is at least THRESHOLD, else starts one); the
-threshold was chosen on labelled paraphrase groups by ``bench/gap_threshold.py`` (see
-docs/eval.md). Each group's representative is asked again against the current index, so a gap
-that a source added since then closes is shown as answered.
+embedded with the space's own embedder and grouped by a one-pass threshold clustering: each joins
+the group whose mean is closest, if its cosine is at least THRESHOLD and the two do not name
+different people or places, else starts one. The threshold was chosen on labelled paraphrase
+groups by ``bench/gap_threshold.py`` (see docs/eval.md). Each group's representative is asked
+again against the current index, so a gap that a source added since then closes is shown as
+answered.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from bot.discord.records import Records
 from bot.service import QAService
 from index.errors import InputError
+from index.question import analyse
 
 THRESHOLD = 0.92  # multilingual-e5-small, question to question; measured in docs/eval.md
 DEFAULT_DAYS = 7
@@ -59,7 +61,8 @@ class Gaps:
     days: float
     since: str
     questions: int  # declined or 👎 questions in the window
-    groups: list[Gap]
+    groups: list[Gap]  # the first ``limit``
+    found: int = 0  # how many groups there are in all
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,16 +75,45 @@ def window_days(days: float, retention_days: int) -> float:
     return min(days, retention_days) if retention_days > 0 else days
 
 
-def cluster(vectors: np.ndarray, threshold: float = THRESHOLD) -> list[list[int]]:
+Names = tuple[frozenset[str], ...]
+
+
+def names_of(question: str) -> Names:
+    """The names an English question uses, each as the ways it may be written and its last word
+    ("Emmanuel Macron" also as "macron"; "EU" also as "european union"; "Lviv's" as "lviv");
+    none for a question in another language (German capitalises every noun): grouped by meaning alone."""
+    q = analyse(question)
+    if not q.english:
+        return ()
+    out = []
+    for name in q.names:
+        forms = [tuple(w for w in f if w != "s") for f in name.forms]
+        out.append(frozenset({" ".join(f) for f in forms if f} | {f[-1] for f in forms if f}))
+    return tuple(out)
+
+
+def same_names(a: Names, b: Names) -> bool:
+    """False only when both questions name someone or something and no name is shared ("the mayor of
+    Lviv" and "the mayor of Kyiv"); a name missed by the analysis must not split a group."""
+    if not a or not b:
+        return True
+    return any(x & y for x in a for y in b)
+
+
+def cluster(vectors: np.ndarray, threshold: float = THRESHOLD, names: list[Names] | None = None) -> list[list[int]]:
     """Groups of row indices: each row joins the group whose (unit) mean vector is closest, if that
-    cosine is at least ``threshold``, else starts a new group. Rows are taken in order."""
+    cosine is at least ``threshold`` (and, with ``names``, if it names the same people and places as
+    every member: "the mayor of Lviv" is not "the mayor of Kyiv", however close in meaning), else
+    starts a new group. Rows are taken in order."""
     groups: list[list[int]] = []
     sums: list[np.ndarray] = []
     for i, v in enumerate(np.asarray(vectors, dtype=np.float32)):
         best, best_cos = -1, threshold
         for g, total in enumerate(sums):
+            if names is not None and not all(same_names(names[i], names[j]) for j in groups[g]):
+                continue
             cos = float(v @ total) / (float(np.linalg.norm(total)) or 1.0)
-            if cos >= best_cos:
+            if cos > best_cos or best < 0 and cos >= threshold:  # a tie goes to the older group
                 best, best_cos = g, cos
         if best < 0:
             groups.append([i])
@@ -136,7 +168,7 @@ def coverage_gaps(records: Records, space: QAService, guild_id: int | None, days
         return Gaps(guild_id, days, since, 0, [])
     vectors = space.embedder.embed_query([a.question for a in asked])
     groups = []
-    for members in cluster(vectors, threshold):
+    for members in cluster(vectors, threshold, [names_of(a.question) for a in asked]):
         items = [asked[i] for i in members]
         mean = np.asarray(vectors[members], dtype=np.float32).mean(axis=0)
         central = max(members, key=lambda i: (float(vectors[i] @ mean), asked[i].at))
@@ -149,7 +181,7 @@ def coverage_gaps(records: Records, space: QAService, guild_id: int | None, days
                           max(a.at for a in items))))
     groups.sort(key=lambda dg: (-dg[1].members, -dg[1].asked, _desc(dg[1].last_asked)))
     shown = [_asked_again(space, gap, disliked) if ask_again else gap for disliked, gap in groups[:limit]]
-    return Gaps(guild_id, days, since, len(asked), shown)
+    return Gaps(guild_id, days, since, len(asked), shown, len(groups))
 
 
 def _desc(at: str) -> tuple[int, ...]:

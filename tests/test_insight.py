@@ -13,7 +13,7 @@ import pytest
 import bot.cli as cli
 from bot.config import load_settings
 from bot.discord.records import Records
-from bot.gaps import cluster, coverage_gaps
+from bot.gaps import cluster, coverage_gaps, names_of
 from bot.service import QAService
 from bot.spaces import Spaces
 from index.brief import brief, newest
@@ -58,6 +58,14 @@ def test_clustering_joins_close_vectors_and_keeps_apart_the_rest() -> None:
     unit = np.array([v / np.linalg.norm(v) for v in rows], dtype=np.float32)
     assert cluster(unit, 0.9) == [[0, 2, 4], [1, 3]]
     assert cluster(unit, 1.01) == [[0], [1], [2], [3], [4]]  # a threshold above any cosine joins nothing
+
+
+def test_questions_naming_different_places_stay_apart_however_close() -> None:
+    questions = ["Who is the mayor of Lviv?", "Who runs the city of Kyiv?", "Who runs Lviv's city hall?",
+                 "Wer ist Bürgermeister von Lviv?", "who is the mayor"]
+    same = np.ones((len(questions), 4), dtype=np.float32) / 2  # as close in meaning as can be
+    assert cluster(same, 0.9, [names_of(q) for q in questions]) == [[0, 2, 3, 4], [1]]
+    assert cluster(same, 0.9) == [[0, 1, 2, 3, 4]]
 
 
 def _bundled(service: QAService) -> str:

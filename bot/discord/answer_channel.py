@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 
 import discord
 
 from index.interrogatives import is_question
+
+_MENTION = re.compile(r"<(?:@[!&]?|#)\d+>")  # a user, role or channel mention: not part of the question
 
 
 def channel_question(message: discord.Message, channel_ids: Collection[int]) -> str | None:
@@ -20,7 +23,7 @@ def channel_question(message: discord.Message, channel_ids: Collection[int]) -> 
     parent_id = getattr(channel, "parent_id", None) if isinstance(channel, discord.Thread) else None
     if channel.id not in channel_ids and parent_id not in channel_ids:
         return None
-    content = message.content.strip()
+    content = " ".join(_MENTION.sub(" ", message.content).split())
     if isinstance(channel, discord.Thread) and message.id == channel.id and \
             isinstance(channel.parent, discord.ForumChannel):
         title = channel.name.strip()

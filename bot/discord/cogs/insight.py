@@ -95,7 +95,7 @@ def gaps_embed(gaps: Gaps) -> discord.Embed:
     if not gaps.groups:
         embed.description = f"No question was declined or got a 👎 in the last {days}."
         return embed
-    embed.description = (f"{gaps.questions} question(s) declined or voted 👎, in {len(gaps.groups)} group(s) "
+    embed.description = (f"{gaps.questions} question(s) declined or voted 👎, in {gaps.found} group(s) "
                          "by meaning; most members first. ✅ = the sources answer it now.")
     for gap in gaps.groups[:GAPS_SHOWN]:
         state = " · ✅ answered now" if gap.answered else ""
@@ -108,8 +108,8 @@ def gaps_embed(gaps: Gaps) -> discord.Embed:
         if gap.answered and gap.answered_by:
             lines.append("now from: " + ", ".join(f"`{safe(s)}`" for s in gap.answered_by[:3]))
         embed.add_field(name=clip(name, FIELD_NAME_LIMIT), value=clip("\n".join(lines), FIELD_LIMIT), inline=False)
-    if len(gaps.groups) > GAPS_SHOWN:
-        embed.set_footer(text=f"{len(gaps.groups) - GAPS_SHOWN} more group(s): `qabot gaps --guild ID` lists all.")
+    if gaps.found > GAPS_SHOWN:
+        embed.set_footer(text=f"{gaps.found - GAPS_SHOWN} more group(s): `qabot gaps --guild ID` lists up to 25.")
     check_limits(embed)
     return embed
 
@@ -132,7 +132,7 @@ class InsightCog(commands.Cog):
         bot = self.bot
         found = await bot.run_blocking(coverage_gaps, bot.records, bot.space(interaction.guild_id),
                                        interaction.guild_id, days,
-                                       retention_days=bot.settings.records.retention_days)
+                                       retention_days=bot.settings.records.retention_days, limit=GAPS_SHOWN)
         await interaction.followup.send(embed=gaps_embed(found), ephemeral=True, allowed_mentions=NO_PINGS)
 
     @app_commands.command(name="brief", description="A source's lead and who said what (or the newest sources)")
