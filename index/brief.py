@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from index.answer import Answerer, Citation
+from index.answer import Answerer, Citation, public_url
 from index.errors import InputError
 from index.types import ANSWER_ROLES, SentenceRecord
 
@@ -143,7 +143,7 @@ def brief(answerer: Answerer, source_id: str) -> Brief:
         if statements:
             speakers.append(Speaker(name, statements, len(by_speaker[name])))
     source = entry.source
-    return Brief(source.id, source.title, citations[0].url if citations else None, source.date,
+    return Brief(source.id, source.title, public_url(source.url) if source.url else None, source.date,
                  [st for st in (_statement(s, numbers) for s in lead) if st is not None], speakers, citations)
 
 

@@ -172,3 +172,18 @@ async def test_the_bot_refuses_to_start_when_discord_refuses_the_intent(monkeypa
         assert not plain.intents.message_content  # off by default: no privileged intent requested
     finally:
         await fake.stop()
+
+
+def test_a_brief_too_long_for_one_embed_keeps_the_most_quoted_and_names_the_rest() -> None:
+    from bot.discord.cogs.insight import brief_embed
+    from index.brief import Brief, Speaker, Statement
+
+    def said(n: int) -> Statement:
+        return Statement(n, "s", n * 1000, n * 1000 + 900, f"Статья {n}: " + "слово " * 148 + "@everyone.", True)
+
+    speakers = [Speaker(f"Speaker {i}" + " very long name" * 20, [said(2 * i), said(2 * i + 1)], 30 - i)
+                for i in range(30)]
+    embed = brief_embed(Brief("s", "T" * 400, None, None, [said(99)], speakers, []))  # check_limits inside
+    assert len(embed) <= 6000 and 1 <= len(embed.fields) <= 25
+    assert embed.fields[0].name.startswith("Speaker 0")  # the most quoted kept
+    assert "Speaker 29" in (embed.footer.text or "") and "@everyone" not in str(embed.to_dict())

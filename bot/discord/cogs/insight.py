@@ -14,6 +14,7 @@ from bot.discord.render import (
     FIELD_LIMIT,
     FIELD_NAME_LIMIT,
     FIELDS_LIMIT,
+    FOOTER_LIMIT,
     TOTAL_LIMIT,
     check_limits,
     clip,
@@ -41,37 +42,44 @@ def _said(statements: list[Statement], links: dict[int, str | None]) -> str:
     return " ".join(f"{clip(safe(s.text), SENTENCE_LIMIT)} {_marker(s.n, links.get(s.n))}" for s in statements)
 
 
+BRIEF_FOOTER = "Only the source's own sentences, each checked against the indexed text."
+ALSO_QUOTED = " Also quoted (see qabot brief): "
+
+
 def brief_embed(made: Brief) -> discord.Embed:
     """The lead, then one field per speaker with their statements; within every limit (second
     statements go first, then the speakers quoted least, named in the footer)."""
     links = {c.n: c.link for c in made.citations}
     embed = discord.Embed(title=clip(safe(made.title), FIELD_NAME_LIMIT), colour=discord.Colour.blue())
+    if made.url and len(made.url) <= 512:
+        embed.url = made.url
     lead = _said(made.lead, links) or "No sentence of this source carries news."
     embed.description = clip(f"{lead}\n\n**Who said what**" if made.speakers else lead, DESCRIPTION_LIMIT)
-    shown = [list(s.statements) for s in made.speakers][:FIELDS_LIMIT]
+    speakers = made.speakers
+    names = [clip(safe(s.name), 80) for s in speakers]
+    kept = [list(s.statements) for s in speakers]
+    least_quoted = sorted(range(len(speakers)), key=lambda k: (speakers[k].count, -k))
 
-    def size(parts: list[list[Statement]]) -> int:
-        return len(embed.description or "") + len(embed.title or "") + 120 + sum(
-            len(sp.name) + 12 + len(_said(st, links)) for sp, st in zip(made.speakers, parts, strict=False) if st)
+    def size() -> int:
+        shown = sum(len(names[i]) + min(FIELD_LIMIT, len(_said(kept[i], links))) for i in range(len(kept)) if kept[i])
+        dropped = sum(len(names[i]) + 2 for i in range(len(kept)) if not kept[i])
+        return len(embed.title or "") + len(embed.description or "") + len(BRIEF_FOOTER + ALSO_QUOTED) + shown + dropped
 
-    for i in sorted(range(len(shown)), key=lambda k: made.speakers[k].count):  # trim the least quoted first
-        if size(shown) <= TOTAL_LIMIT:
+    for i in least_quoted[: max(0, len(speakers) - FIELDS_LIMIT)]:
+        kept[i] = []
+    for i in least_quoted:
+        if size() <= TOTAL_LIMIT:
             break
-        shown[i] = shown[i][:1]
-    dropped = []
-    for i in sorted(range(len(shown)), key=lambda k: made.speakers[k].count):
-        if size(shown) <= TOTAL_LIMIT:
+        kept[i] = kept[i][:1]
+    for i in least_quoted:
+        if size() <= TOTAL_LIMIT:
             break
-        shown[i] = []
-        dropped.append(made.speakers[i].name)
-    for speaker, statements in zip(made.speakers, shown, strict=False):
+        kept[i] = []
+    for name, statements in zip(names, kept, strict=True):
         if statements:
-            embed.add_field(name=clip(safe(speaker.name), FIELD_NAME_LIMIT),
-                            value=clip(_said(statements, links), FIELD_LIMIT), inline=False)
-    footer = "Only the source's own sentences, each checked against the indexed text."
-    if dropped:
-        footer += " Also quoted (see qabot brief): " + ", ".join(dropped)
-    embed.set_footer(text=clip(footer, 300))
+            embed.add_field(name=name, value=clip(_said(statements, links), FIELD_LIMIT), inline=False)
+    dropped = [clip(name, 40) for name, statements in zip(names, kept, strict=True) if not statements]
+    embed.set_footer(text=clip(BRIEF_FOOTER + (ALSO_QUOTED + ", ".join(dropped) if dropped else ""), FOOTER_LIMIT))
     check_limits(embed)
     return embed
 
