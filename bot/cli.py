@@ -365,6 +365,17 @@ def serve_cmd(config_path: str | None, index_dir: str | None) -> None:
     serve(service, token)
 
 
+def _add_insight_commands() -> None:
+    """`qabot gaps` and `qabot brief` live in bot.cli_insight (which imports the options above)."""
+    from bot.cli_insight import brief_cmd, gaps_cmd
+
+    main.add_command(gaps_cmd)
+    main.add_command(brief_cmd)
+
+
+_add_insight_commands()
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI; domain errors become one line on stderr and exit code 1."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -57,6 +57,7 @@ class DiscordSettings:
     max_pending: int = 100
     max_pending_per_guild: int = 40
     followups: str = "button"  # button: offer "Continue in thread"; thread: answer in a new thread; off
+    answer_channel_ids: list[int] = field(default_factory=list)  # questions answered unmentioned (Message Content)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from index.question import Question, analyse
 from index.retriever import Retrieval, Retriever
 from index.speakers import load_parser
 from index.store import text_digest
-from index.types import ANSWER_ROLES, Hit
+from index.types import ANSWER_ROLES, Hit, SentenceRecord
 
 NOT_FOUND = "I couldn't find that in the indexed sources."
 
@@ -374,6 +374,14 @@ class Answerer:
                 citations.append(citation)
                 numbers[cid] = citation.n
         return citations, numbers
+
+    def cite(self, sentences: list[SentenceRecord]) -> tuple[list[Citation], dict[int, int]]:
+        """Citations of indexed sentences chosen by someone else (a brief), numbered in order and
+        verified exactly like an answer's; and the [n] of each sentence (by row) that verified."""
+        citations, numbers = self._citations([Hit(s, 0.0, 0.0, 0.0) for s in sentences])
+        verified = {(c.source_id, s["start"], s["end"]) for c in citations for s in c.sentences}
+        return citations, {s.row: numbers[s.chunk_id] for s in sentences
+                           if (s.source_id, s.start, s.end) in verified and s.chunk_id in numbers}
 
     def _compose(self, question: str, hits: list[Hit]) -> Answer:
         """The answer text: each verified sentence, as it stands in the source, with its [n]."""

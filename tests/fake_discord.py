@@ -54,6 +54,7 @@ class FakeDiscord:
         self.identified = asyncio.Event()
         self.changed = asyncio.Event()
         self.seq = 0
+        self.refused_intents = 0  # gateway intents this application may not use (closes with 4014)
         self.runner: web.AppRunner | None = None
         self.port = 0
 
@@ -173,6 +174,8 @@ class FakeDiscord:
             data = json.loads(msg.data)
             if data["op"] == 1:
                 await ws.send_json({"op": 11})
+            elif data["op"] == 2 and data["d"].get("intents", 0) & self.refused_intents:
+                await ws.close(code=4014, message=b"Disallowed intent(s).")
             elif data["op"] == 2:
                 await self.dispatch("READY", {
                     "v": 10, "user": {**user(BOT_ID, "qabot", bot=True)},
@@ -188,6 +191,10 @@ class FakeDiscord:
     def channel_of(guild: str) -> str:
         return str(int(guild) + 100)  # GUILD_ID's channel is CHANNEL_ID
 
+    @staticmethod
+    def forum_of(guild: str) -> str:
+        return str(int(guild) + 101)  # each guild also has a forum channel
+
     def guild_payload(self, guild: str = GUILD_ID) -> dict[str, Any]:
         channel = self.channel_of(guild)
         return {
@@ -196,14 +203,17 @@ class FakeDiscord:
                        "hoist": False, "managed": False, "mentionable": False},
                       {"id": MOD_ROLE, "name": "Mods", "permissions": "32", "position": 1, "color": 0, "hoist": False,
                        "managed": False, "mentionable": False}],
-            "channels": [{"id": channel, "type": 0, "name": "news", "position": 0, "permission_overwrites": []}],
+            "channels": [{"id": channel, "type": 0, "name": "news", "position": 0, "permission_overwrites": []},
+                         {"id": self.forum_of(guild), "type": 15, "name": "questions", "position": 1,
+                          "permission_overwrites": [], "available_tags": [], "flags": 0}],
             "members": [{"user": user(BOT_ID, "qabot", bot=True), "roles": [], "flags": 0, "joined_at": "2026-01-01T00:00:00+00:00"}],
             "emojis": [], "stickers": [], "features": [], "threads": [], "presences": [], "voice_states": [],
         }
 
     def thread_payload(self, thread: str, name: str = "thread") -> dict[str, Any]:
         parent = self.threads[thread]
-        return {"id": thread, "type": 11, "guild_id": str(int(parent) - 100), "parent_id": parent, "name": name,
+        guild = str(int(parent) - 100 - int(parent) % 100)  # a thread of the text channel or of the forum
+        return {"id": thread, "type": 11, "guild_id": guild, "parent_id": parent, "name": name,
                 "owner_id": BOT_ID, "message_count": 0, "member_count": 1, "rate_limit_per_user": 0, "flags": 0,
                 "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "locked": False,
                                     "archive_timestamp": "2026-01-01T00:00:00+00:00"}}
@@ -281,6 +291,33 @@ class FakeDiscord:
             "attachments": [], "embeds": [], "pinned": False, "tts": False,
             "timestamp": "2026-01-01T00:00:00+00:00", "edited_timestamp": None, "flags": 0, "components": [],
         })
+
+    def _message(self, mid: str, channel: str, guild: str, uid: str, content: str,
+                 mentions: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "id": mid, "channel_id": channel, "guild_id": guild, "type": 0, "content": content,
+            "author": user(uid, f"user{uid}"), "member": {"roles": [], "flags": 0, "joined_at": "2026-01-01T00:00:00+00:00"},
+            "mentions": mentions, "mention_roles": [], "mention_everyone": False, "attachments": [], "embeds": [],
+            "pinned": False, "tts": False, "timestamp": "2026-01-01T00:00:00+00:00", "edited_timestamp": None,
+            "flags": 0, "components": [],
+        }
+
+    async def say(self, text: str, uid: str = "43", guild: str = GUILD_ID, channel: str | None = None) -> str:
+        """A member's message without a mention (its content arrives only with the Message Content
+        intent, as with Discord); returns the message id."""
+        mid = str(next(_ids))
+        await self.dispatch("MESSAGE_CREATE", self._message(mid, channel or self.channel_of(guild), guild, uid, text, []))
+        return mid
+
+    async def forum_post(self, title: str, text: str, uid: str = "43", guild: str = GUILD_ID) -> str:
+        """A new post in the guild's forum: the thread (THREAD_CREATE), then its starter message,
+        whose id is the thread's; returns the thread id."""
+        thread = str(next(_ids))
+        forum = self.forum_of(guild)
+        self.threads[thread] = forum
+        await self.dispatch("THREAD_CREATE", {**self.thread_payload(thread, title), "owner_id": uid, "newly_created": True})
+        await self.dispatch("MESSAGE_CREATE", self._message(thread, thread, guild, uid, text, []))
+        return thread
 
     async def reply_to(self, iid: str, timeout: float = 30.0) -> dict[str, Any]:
         """The followup or edit that answered interaction ``iid`` (or its direct response)."""

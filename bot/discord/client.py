@@ -33,6 +33,9 @@ class NotModerator(app_commands.CheckFailure):
     """A moderator command used by someone who is not one."""
 
 
+INTENT_REFUSED = ("discord.answer_channel_ids needs the Message Content intent, which this bot does not have: "
+                  "enable it in the Discord developer portal (Bot > Privileged Gateway Intents) or remove "
+                  "discord.answer_channel_ids.")
 BUSY = "I'm answering a lot of questions right now; please ask again in a moment."
 PRUNE_EVERY_SECONDS = 6 * 3600
 
@@ -57,6 +60,8 @@ class QABot(commands.Bot):
 
     def __init__(self, service: QAService | Spaces, *, records: Records | None = None, **options: Any) -> None:
         intents = discord.Intents.default()  # no privileged intents: mentions carry their content anyway
+        # ... except for answer channels, where questions come without a mention (privileged, opt-in)
+        intents.message_content = bool(service.settings.discord.answer_channel_ids)
         options.setdefault("guild_ready_timeout", 2.0)
         super().__init__(
             command_prefix=commands.when_mentioned, intents=intents, allowed_mentions=NO_PINGS,
@@ -112,6 +117,7 @@ class QABot(commands.Bot):
     async def setup_hook(self) -> None:
         await self.load_extension("bot.discord.cogs.ask")
         await self.load_extension("bot.discord.cogs.admin")
+        await self.load_extension("bot.discord.cogs.insight")
         await self.run_blocking(self.service.warm)  # model, index and parser loaded before the first event
         self.in_background(self._prune_records())
         self.in_background(self._refresh_on_schedule())
@@ -266,7 +272,7 @@ async def _serve(bot: QABot, token: str) -> None:
         except discord.LoginFailure:
             raise QABotError("Discord rejected the token (it is wrong or was reset).") from None
         except discord.PrivilegedIntentsRequired:
-            raise QABotError("Discord refused the requested intents; enable them in the developer portal.") from None
+            raise QABotError(INTENT_REFUSED) from None
 
 
 def serve(service: QAService, token: str) -> None:

@@ -109,6 +109,16 @@ class Records:
             return db.execute("SELECT answer_id, user_id, vote, question, answer FROM feedback "
                               "WHERE guild_id IS ? ORDER BY at", (guild_id,)).fetchall()
 
+    def asked_since(self, guild_id: int | None, since: str) -> list[tuple[int, str, int | None, str, str, int]]:
+        """Questions asked in one server (or the DM space) since ``since`` (ISO, UTC), oldest first:
+        (answer id, at, user id, question, answer JSON, number of 👎 on it)."""
+        with self._db() as db:
+            return db.execute(
+                "SELECT a.id, a.at, a.user_id, a.question, a.answer_json, "
+                "(SELECT COUNT(*) FROM feedback f WHERE f.answer_id = a.id AND f.vote = 'down') "
+                "FROM answers a WHERE a.guild_id IS ? AND a.at >= ? ORDER BY a.at, a.id", (guild_id, since)
+            ).fetchall()
+
     def prune(self, retention_days: int) -> int:
         """Delete answers and feedback older than ``retention_days`` (0 keeps everything); rows deleted."""
         if retention_days <= 0:

@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord.answer_channel import channel_question
 from bot.discord.client import BUSY
 from bot.discord.render import answer_embed, clip, error_text, passages_embed
 from index.errors import QABotError
@@ -231,19 +232,24 @@ class AskCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """Answer a question that @mentions the bot, as a reply; any failure gets a short reply too."""
+        """Answer a question that @mentions the bot (or any question in an answer channel), as a
+        reply; any failure gets a short reply too."""
         me = self.bot.user
-        if me is None or message.author.bot or not any(u.id == me.id for u in message.mentions):
+        if me is None or message.author.bot:
             return
         settings = self.bot.settings.discord
-        if not settings.answer_mentions:
-            return
-        if settings.allowed_channel_ids and message.channel.id not in settings.allowed_channel_ids:
-            return
+        mentioned = any(u.id == me.id for u in message.mentions)
+        # in an answer channel a question needs no mention (the same answer, as a reply)
+        asked = None if mentioned else channel_question(message, settings.answer_channel_ids)
+        if asked is None:
+            if not mentioned or not settings.answer_mentions:
+                return
+            if settings.allowed_channel_ids and message.channel.id not in settings.allowed_channel_ids:
+                return
         guild = message.guild.id if message.guild else None
         refusal = self.bot.refusal_for(guild)
         if refusal is None:
-            question = re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
+            question = asked if asked is not None else re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
             refusal = self._refusal(message.author.id, question)
         if refusal is None and not self.bot.work.enter(guild):
             refusal = BUSY
