@@ -119,7 +119,7 @@ def index_cmd(config_path: str | None, index_dir: str | None, guild: int | None,
     counts = manifest["counts"]
     click.echo(
         f"Indexed {counts['sources']} source(s): {counts['chunks']} passages, "
-        f"{counts['sentences']} sentences ({manifest['embedded']} newly embedded) in {service.index_dir}"
+        f"{counts['sentences']} sentences ({manifest['indexed']} indexed anew) in {service.index_dir}"
     )
 
 

@@ -110,7 +110,7 @@ class ChangeReport:
             counts = self.manifest["counts"]
             assert isinstance(counts, dict)
             lines.append(f"index: {counts['sources']} source(s), {counts['chunks']} passages, "
-                         f"{self.manifest['embedded']} sentence(s) newly embedded")
+                         f"{self.manifest['indexed']} sentence(s) indexed by this change")
         return "\n".join(lines) or "nothing changed"
 
 
@@ -268,6 +268,10 @@ class QAService:
             progress=progress, on_total=on_total, cache_path=self.cache_path, feeds=list(feeds.values()),
             approximate_from=self.settings.index.approximate_from,
         )
+        # what this change indexed, never what the shared cache held (that would tell a server
+        # whether another had indexed the same sentence)
+        manifest["indexed"] = sum(len(c.sentences) for e, item in zip(entries, inputs, strict=True)
+                                  if e.source.content_hash not in reuse for c in item.chunks)
         self.shares_base = False
         with contextlib.suppress(QABotError):
             self.answerer()  # load it and derive retrieval's state here, not in the next question
