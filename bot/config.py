@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -129,6 +130,8 @@ def _check(value: Any, hint: Any, path: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{path}: expected a number, got {value!r}.")
+        if not math.isfinite(value):  # TOML allows nan and inf: a cooldown of nan never ends
+            raise ConfigError(f"{path}: must be a finite number, got {value!r}.")
         if value < 0:
             raise ConfigError(f"{path}: must not be negative.")
         return float(value)
