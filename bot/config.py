@@ -74,7 +74,9 @@ class GuildSettings:
 
 @dataclass(frozen=True)
 class RecordSettings:
-    retention_days: int = 30
+    retention_days: int = 30  # answers and votes; 0 keeps them
+    audit_retention_days: int = 365  # the moderator audit log; 0 keeps it
+    audit_max_rows: int = 10_000  # per server, newest kept; 0: no cap
 
 
 @dataclass(frozen=True)
