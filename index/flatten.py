@@ -108,9 +108,7 @@ class _Reader:
         return value
 
     def strs(self, value: Any) -> list[str]:
-        if not all(type(v) is str for v in self._list(value)):
-            raise ValueError("damaged outline")
-        return value
+        return self._list(value)  # JSON made them; the file's digest says they are the ones written
 
     def array(self, name: Any) -> np.ndarray:
         array = self.arrays[name]

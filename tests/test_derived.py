@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import io
+import json
 import pickle
 from pathlib import Path
 
@@ -32,7 +32,7 @@ def test_a_second_start_loads_the_derived_state_instead_of_recomputing(
 ) -> None:
     first = _answers(built_fake_service)
     generation = built_fake_service.loaded().path
-    assert len(list(generation.glob("derived-*.npz"))) == 1
+    assert len(list(generation.glob("derived-*.arrays"))) == 1
 
     def no_recompute(self: Retriever) -> dict[str, object]:
         raise AssertionError("derived state recomputed although it was saved")
@@ -46,14 +46,14 @@ def test_a_damaged_file_or_other_code_means_recomputing(
 ) -> None:
     first = _answers(built_fake_service)
     generation: Path = built_fake_service.loaded().path
-    (saved,) = generation.glob("derived-*.npz")
+    (saved,) = generation.glob("derived-*.arrays")
     saved.write_bytes(b"not an archive")
     assert _answers(_fresh(built_fake_service)) == first
     assert saved.read_bytes() != b"not an archive"  # rewritten
 
     monkeypatch.setattr(derived, "_code_key", lambda: "rules changed")
     assert _answers(_fresh(built_fake_service)) == first
-    (now,) = generation.glob("derived-*.npz")  # the old key's file is gone, the new one saved
+    (now,) = generation.glob("derived-*.arrays")  # the old key's file is gone, the new one saved
     assert now.name != saved.name
 
 
@@ -64,7 +64,7 @@ def test_each_generation_has_its_own(built_fake_service: QAService) -> None:
     built_fake_service.ask("What did Scholz say?")
     new = built_fake_service.loaded().path
     assert new != old
-    assert {p.name for p in new.glob("derived-*.npz")} != {p.name for p in old.glob("derived-*.npz")}
+    assert {p.name for p in new.glob("derived-*.arrays")} != {p.name for p in old.glob("derived-*.arrays")}
 
 
 def _same(a: object, b: object) -> bool:
@@ -132,16 +132,16 @@ def test_a_planted_pickle_is_never_run(built_fake_service: QAService, tmp_path: 
     for old in generation.glob("derived-*"):
         old.unlink()
     _plant(generation, f"derived-{key}.pkl", payload)  # the name earlier versions loaded
-    _plant(generation, f"derived-{key}-{digest}.npz", payload)  # a pickle under the new name, digest right
+    _plant(generation, f"derived-{key}-{digest}{derived.SUFFIX}", payload)  # a pickle under the new name
     assert _answers(_fresh(built_fake_service)) == first
     assert not marker.exists()
-    # an archive whose array is pickled objects, under its right digest: refused too
-    buffer = io.BytesIO()
-    np.savez(buffer, outline=np.frombuffer(b"{}", np.uint8), a0=np.array([_Hostile(marker)], dtype=object))
-    data = buffer.getvalue()
+    # the new layout, its digest right, naming an array of objects (pickled): refused too
+    header = json.dumps({"outline": {"antecedent": ["array", "a0"]}, "arrays": {"a0": ["|O", [1], 0]}}).encode()
+    head = derived.MAGIC + len(header).to_bytes(8, "little") + header
+    data = head + b"\0" * (-len(head) % derived.ALIGN) + payload
     for old in generation.glob("derived-*"):
         old.unlink()
-    _plant(generation, f"derived-{key}-{hashlib.sha256(data).hexdigest()[:32]}.npz", data)
+    _plant(generation, f"derived-{key}-{hashlib.sha256(data).hexdigest()[:32]}{derived.SUFFIX}", data)
     assert derived.load(generation, key) is None
     assert _answers(_fresh(built_fake_service)) == first
     assert not marker.exists()
@@ -154,7 +154,7 @@ def test_a_damaged_or_oversized_file_means_deriving_again(
 ) -> None:
     first = _answers(built_fake_service)
     generation = built_fake_service.loaded().path
-    (saved,) = generation.glob("derived-*.npz")
+    (saved,) = generation.glob("derived-*.arrays")
     data = saved.read_bytes()
     if damage == "truncated":
         saved.write_bytes(data[: len(data) // 2])
@@ -166,7 +166,7 @@ def test_a_damaged_or_oversized_file_means_deriving_again(
     else:
         def no_memory(*args: object, **kwargs: object) -> object:
             raise MemoryError
-        monkeypatch.setattr(derived.np, "load", no_memory)
+        monkeypatch.setattr(derived.np, "frombuffer", no_memory)
     derives = []
     real = Retriever._derive
 
