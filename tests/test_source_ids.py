@@ -17,8 +17,12 @@ import pytest
 
 import index.sources
 from bot.config import FetchSettings, Settings
+from bot.ids import assign_ids, own_feed_id
 from bot.service import QAService
-from index.sources import read_file, source_id_for
+from index.errors import SourceError
+from index.sources import longer_id, read_file, source_id_for
+from index.store import FeedEntry, SourceEntry
+from index.types import Source
 from tests.conftest import DATA, FakeEmbedder
 
 TRUSTED = ("<html><head><title>Bridge closed for works</title></head><body><article><h1>Bridge closed for works</h1>"
@@ -170,3 +174,24 @@ def test_sources_indexed_under_old_short_ids_keep_them(tmp_path: Path) -> None:
     assert service.reindex().updated == [old_id]
     service.build(service.read_paths([harbour]))  # `qabot index` with the same file keeps the id too
     assert [s.id for s in service.list_sources()] == [old_id]
+
+
+def _entry(sid: str, location: str, feed: str | None = None) -> SourceEntry:
+    text = f"Text from {location}.\n"
+    return SourceEntry(Source(id=sid, kind="feed" if feed else "url", location=location, title="T", text=text,
+                              content_hash=hashlib.sha256(text.encode()).hexdigest(), feed=feed))
+
+
+def test_ids_taken_in_the_same_change_or_by_a_feed_get_their_longer_form() -> None:
+    held = {"story-1": _entry("story-1", "https://a.example/1")}
+    one, two, again = assign_ids([_entry("story-2", "https://b.example/2").source,
+                                  _entry("story-2", "https://c.example/3").source,  # same id, another place
+                                  _entry("story-9", "https://a.example/1").source], held)  # known place
+    assert one.id == "story-2" and two.id == longer_id("story-2", "https://c.example/3") != "story-2"
+    assert again.id == "story-1"
+    with pytest.raises(SourceError, match="held by another source"):
+        assign_ids([_entry("feed-x", "https://d.example/4").source], {}, reserved={"feed-x", longer_id(
+            "feed-x", "https://d.example/4")})
+    feed = own_feed_id(FeedEntry("https://e.example/rss", "story-1", "E"), held, {})
+    assert feed.id == longer_id("story-1", "https://e.example/rss")  # a source holds the short one
+    assert own_feed_id(FeedEntry("https://e.example/rss", "feed-e", "E"), held, {}).id == "feed-e"
