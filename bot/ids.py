@@ -10,6 +10,7 @@ replace, or later delete, a moderator's source by making an item whose id equals
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 
@@ -18,6 +19,7 @@ from index.sources import longer_id
 from index.store import FeedEntry, SourceEntry
 from index.types import Source
 
+log = logging.getLogger(__name__)
 Owner = tuple[str, str | None]  # (location, feed URL or None)
 
 
@@ -31,6 +33,8 @@ def free_id(source_id: str, wanted_by: Owner, held_by: Callable[[str], Owner | N
     for candidate in (source_id, longer_id(source_id, wanted_by[0])):
         holder = held_by(candidate)
         if candidate not in reserved and holder in (None, wanted_by):
+            if candidate != source_id:
+                log.warning("id %s is held by another source; %s gets %s", source_id, wanted_by[0], candidate)
             return candidate
     raise SourceError(f"{wanted_by[0]}: its id {source_id} is held by another source, so it was not added.")
 
