@@ -119,7 +119,7 @@ def index_cmd(config_path: str | None, index_dir: str | None, guild: int | None,
     counts = manifest["counts"]
     click.echo(
         f"Indexed {counts['sources']} source(s): {counts['chunks']} passages, "
-        f"{counts['sentences']} sentences ({manifest['embedded']} newly embedded) in {service.index_dir}"
+        f"{counts['sentences']} sentences ({manifest['indexed']} indexed anew) in {service.index_dir}"
     )
 
 
@@ -223,21 +223,21 @@ def _list_sources(service: QAService) -> None:
         state = "its own sources" if service.own_index else "the default sources (none of its own yet)"
         click.echo(f"Server {service.index_dir.name} uses {state}.")
     feeds = service.list_feeds()
-    if feeds:
-        click.echo(f"{'FEED':<42} {'ITEMS':>8}  {'REFRESHED':<20}  TITLE")
+    if feeds:  # ids are up to 47 characters: a 30-character slug, "-" and 16 hex digits
+        click.echo(f"{'FEED':<47} {'ITEMS':>8}  {'REFRESHED':<20}  TITLE")
         for feed in feeds:
             status = "" if feed.status == "ok" else f"  [{feed.status}: {printable(feed.last_error or '')}]"
-            click.echo(f"{feed.id:<42} {feed.items:>8}  {feed.refreshed_at or '-':<20}  "
+            click.echo(f"{feed.id:<47} {feed.items:>8}  {feed.refreshed_at or '-':<20}  "
                        f"{printable(feed.title)}{status}")
         click.echo("")
     rows = service.list_sources()
     if not rows:
         click.echo("The index holds no sources.")
         return
-    click.echo(f"{'ID':<42} {'PASSAGES':>8}  {'INDEXED':<20}  TITLE")
+    click.echo(f"{'ID':<47} {'PASSAGES':>8}  {'INDEXED':<20}  TITLE")
     for row in rows:
         status = "" if row.status == "ok" else f"  [{row.status}: {printable(row.last_error or '')}]"
-        click.echo(f"{row.id:<42} {row.chunks:>8}  {row.indexed_at:<20}  {printable(row.title)}{status}")
+        click.echo(f"{row.id:<47} {row.chunks:>8}  {row.indexed_at:<20}  {printable(row.title)}{status}")
 
 
 @sources_cmd.command("list")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -74,7 +75,9 @@ class GuildSettings:
 
 @dataclass(frozen=True)
 class RecordSettings:
-    retention_days: int = 30
+    retention_days: int = 30  # answers and votes; 0 keeps them
+    audit_retention_days: int = 365  # the moderator audit log; 0 keeps it
+    audit_max_rows: int = 10_000  # per server, newest kept; 0: no cap
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ def _check(value: Any, hint: Any, path: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{path}: expected a number, got {value!r}.")
+        if not math.isfinite(value):  # TOML allows nan and inf: a cooldown of nan never ends
+            raise ConfigError(f"{path}: must be a finite number, got {value!r}.")
         if value < 0:
             raise ConfigError(f"{path}: must not be negative.")
         return float(value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from bot.ids import free_id_in
 from index.errors import SourceError
 from index.feeds import FeedDoc, current_items
 from index.sources import source_id_for
@@ -53,10 +54,11 @@ def apply_feed(
             continue
         try:
             article = fetch_article(item.link)
+            # a new id, never one another source or feed item holds
+            sid = free_id_in(entries, source_id_for(item.link, item.title or article.title), item.link, doc.url)
         except SourceError as exc:
             update.failed[item.link] = str(exc)
             continue
-        sid = source_id_for(item.link, item.title or article.title)
         if article.content_hash in hashes:
             update.duplicates[sid] = hashes[article.content_hash]
             continue

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.feeds import FeedUpdate, apply_feed, followed
+from bot.ids import assign_ids, own_feed_id
 from index.answer import Answer, Answerer
 from index.chunking import chunk_source
 from index.embedder import Embedder, make_embedder
@@ -109,7 +110,7 @@ class ChangeReport:
             counts = self.manifest["counts"]
             assert isinstance(counts, dict)
             lines.append(f"index: {counts['sources']} source(s), {counts['chunks']} passages, "
-                         f"{self.manifest['embedded']} sentence(s) newly embedded")
+                         f"{self.manifest['indexed']} sentence(s) indexed by this change")
         return "\n".join(lines) or "nothing changed"
 
 
@@ -267,6 +268,10 @@ class QAService:
             progress=progress, on_total=on_total, cache_path=self.cache_path, feeds=list(feeds.values()),
             approximate_from=self.settings.index.approximate_from,
         )
+        # what this change indexed, never what the shared cache held (that would tell a server
+        # whether another had indexed the same sentence)
+        manifest["indexed"] = sum(len(c.sentences) for e, item in zip(entries, inputs, strict=True)
+                                  if e.source.content_hash not in reuse for c in item.chunks)
         self.shares_base = False
         with contextlib.suppress(QABotError):
             self.answerer()  # load it and derive retrieval's state here, not in the next question
@@ -299,6 +304,7 @@ class QAService:
                 known = self._entries_or_empty()
             except QABotError:
                 known = {}  # rebuilding a damaged index: registry fields start afresh
+            sources = assign_ids(sources, known)  # the same location keeps its id
             self._check_limits(sources, len(sources))
             entries = [
                 SourceEntry(src, known[src.id].added_by, known[src.id].added_at)
@@ -344,8 +350,9 @@ class QAService:
             followed_now = self._feeds_or_empty()
             for doc in feeds or []:
                 previous = followed_now.get(doc.url)
-                followed_now[doc.url] = followed(doc, previous, added_by)
+                followed_now[doc.url] = own_feed_id(followed(doc, previous, added_by), entries, followed_now)
                 report.merge_feed(followed_now[doc.url].id, self._apply_feed(doc, entries, added_by))
+            sources = assign_ids(sources, entries, {f.id for f in followed_now.values()})
             self._check_limits(sources, len(entries) + len([s for s in sources if s.id not in entries]))
             hashes = {e.source.content_hash: e.source.id for e in entries.values()}
             for src in sources:

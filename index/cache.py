@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from index.embedder import Embedder
+
+PROGRESS_WINDOW = 128  # texts embedded per call and per progress step
 
 
 @contextlib.contextmanager
@@ -53,30 +54,25 @@ class EmbeddingCache:
                     [embedder.name, *part],
                 ):
                     found[h] = np.frombuffer(blob, dtype=np.float32)
-        missing = sorted({h for h in hashes if h not in found})
-        cached = sum(1 for h in hashes if h in found)
-        if progress and cached:
-            progress(cached)
-        if missing:
-            by_hash = {h: t for h, t in zip(hashes, texts, strict=True)}
-            todo = [by_hash[h] for h in missing]
-            repeats = Counter(hashes)
-            counts = [repeats[h] for h in missing]  # (hashes.count per text was quadratic: hours at 10k articles)
-            done = 0
-
-            def step(n: int) -> None:
-                nonlocal done
-                if progress:
-                    progress(sum(counts[done : done + n]))
-                done += n
-
-            vectors = embedder.embed(todo, step)
+        # Progress goes through the texts in order, a window at a time, whether a text was cached
+        # or not: the steps never tell which texts were already embedded (by another server).
+        by_hash = dict(zip(hashes, texts, strict=True))
+        computed: list[tuple[str, np.ndarray]] = []
+        for start in range(0, len(hashes), PROGRESS_WINDOW):
+            window = hashes[start : start + PROGRESS_WINDOW]
+            todo = [h for h in dict.fromkeys(window) if h not in found]
+            if todo:
+                vectors = embedder.embed([by_hash[h] for h in todo])
+                found.update(zip(todo, vectors, strict=True))
+                computed.extend(zip(todo, vectors, strict=True))
+            if progress:
+                progress(len(window))
+        if computed:
             with self._connect() as db:
                 db.executemany(
                     "INSERT OR REPLACE INTO emb VALUES (?, ?, ?)",
-                    [(embedder.name, h, v.astype(np.float32).tobytes()) for h, v in zip(missing, vectors, strict=True)],
+                    [(embedder.name, h, v.astype(np.float32).tobytes()) for h, v in computed],
                 )
-            found.update(zip(missing, vectors, strict=True))
         dim = embedder.dimension
         matrix = np.vstack([found[h] for h in hashes]) if hashes else np.zeros((0, dim), np.float32)
-        return matrix.astype(np.float32, copy=False), len(missing)
+        return matrix.astype(np.float32, copy=False), len(computed)

@@ -31,10 +31,23 @@ def slugify(value: str, limit: int = 40) -> str:
     return slug[:limit].strip("-") or "source"
 
 
+ID_DIGITS = 16  # hex digits of the location's digest in an id: 64 bits (indexes before held 6)
+LONG_ID_DIGITS = 40  # the longer form, for when another location holds an id
+
+
+def _digest(location: str) -> str:
+    return hashlib.sha256(location.encode("utf-8")).hexdigest()
+
+
 def source_id_for(location: str, stem: str) -> str:
-    """A readable id that stays the same for the same location."""
-    digest = hashlib.sha1(location.encode("utf-8")).hexdigest()[:6]
-    return f"{slugify(stem, 30)}-{digest}"
+    """A readable id that stays the same for the same location: a slug of the title and 64 bits of
+    the location's sha256 (finding another location with the same id takes about 2**64 tries)."""
+    return f"{slugify(stem, 30)}-{_digest(location)[:ID_DIGITS]}"
+
+
+def longer_id(source_id: str, location: str) -> str:
+    """The id's longer form (160 bits of the location's digest), for when another location holds it."""
+    return f"{source_id.rsplit('-', 1)[0]}-{_digest(location)[:LONG_ID_DIGITS]}"
 
 
 _LINE_BREAKS = str.maketrans({"\u2028": "\n", "\u2029": "\n\n", "\x85": "\n", "\t": " "})

@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -130,19 +131,45 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         fh.close()
 
 
+GENERATION_NAME = re.compile(r"gen-\d{8}T\d{6}-[0-9a-f]{6,32}")  # what write_generation names them
+MAX_POINTER_BYTES = 256
+
+
 def current_generation(index_dir: Path) -> Path | None:
-    """The live generation directory, or None if there is no index yet."""
+    """The live generation directory, or None if there is no index yet.
+
+    CURRENT must name a generation (``gen-<time>-<id>``, a directory directly inside the index
+    directory): anything else is damage, refused with IndexMismatchError, never followed.
+    """
     pointer = index_dir / "CURRENT"
+    rebuild = f"Rebuild it with `qabot index --rebuild --index-dir {index_dir}`."
     try:
-        name = pointer.read_text().strip()
+        with pointer.open("rb") as fh:
+            raw = fh.read(MAX_POINTER_BYTES + 1)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    return index_dir / name if name else None
+    except OSError as exc:
+        raise IndexMismatchError(f"The index pointer {pointer} cannot be read ({exc.strerror}). {rebuild}") from None
+    name = raw.decode("ascii", "replace").strip()
+    if not GENERATION_NAME.fullmatch(name):
+        shown = name[:40] if name.isascii() and name.isprintable() else "unreadable"
+        raise IndexMismatchError(f"The index pointer {pointer} is damaged ({shown or 'empty'}): it names no "
+                                 f"generation. {rebuild}")
+    return index_dir / name
+
+
+def live_generation(index_dir: Path) -> Path | None:
+    """The live generation, or None when there is none or CURRENT is damaged (for repairs)."""
+    try:
+        return current_generation(index_dir)
+    except IndexMismatchError:
+        return None
 
 
 def index_exists(index_dir: Path) -> bool:
-    """True if the directory has a live generation pointer."""
-    return current_generation(index_dir) is not None
+    """True if the directory has a live generation pointer (readable or damaged: a damaged one
+    is an index to repair, not a missing one to replace with the default sources)."""
+    return (index_dir / "CURRENT").is_file()
 
 
 @dataclass(frozen=True)
@@ -276,7 +303,7 @@ def write_generation(
         _point_current(index_dir, gen.name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        if current_generation(index_dir) != gen:
+        if live_generation(index_dir) != gen:
             shutil.rmtree(gen, ignore_errors=True)  # finished but never made live: an orphan
         with contextlib.suppress(OSError):
             (index_dir / "CURRENT.tmp").unlink()
@@ -295,9 +322,17 @@ def _point_current(index_dir: Path, name: str) -> None:
     _fsync_dir(index_dir)
 
 
+def _built(gen: Path) -> tuple[str, int]:
+    """When a generation was written: its name's time, then its manifest's (two in one second)."""
+    try:
+        return gen.name[:19], (gen / "manifest.json").stat().st_mtime_ns
+    except OSError:
+        return gen.name[:19], 0
+
+
 def _collect_garbage(index_dir: Path, keep: str) -> None:
     """Remove old and half-written generations, keeping the live one and the one before it."""
-    gens = sorted(p for p in index_dir.glob("gen-*") if p.is_dir())
+    gens = sorted((p for p in index_dir.glob("gen-*") if p.is_dir()), key=_built)
     finished = [p for p in gens if not p.name.endswith(".partial") and p.name != keep]
     doomed = [p for p in gens if p.name.endswith(".partial")] + finished[:-1]
     for path in doomed:
@@ -427,7 +462,7 @@ def open_index(index_dir: Path, expected_model: str, attribution_version: str) -
         raise IndexMissingError(
             f"There is no index at {index_dir}. Build one with `qabot index --index-dir {index_dir}`."
         )
-    if not gen.is_dir():
+    if gen.is_symlink() or not gen.is_dir():
         raise IndexMismatchError(
             f"The index at {index_dir} points to a missing generation ({gen.name}). "
             "Rebuild it with `qabot index --rebuild`."
@@ -481,9 +516,10 @@ def recover_entries(index_dir: Path) -> tuple[list[SourceEntry], list[FeedEntry]
     Used by `qabot index --rebuild` after damage: the FAISS file and manifest are
     derived data, the source texts in SQLite are what must not be lost.
     """
-    live = current_generation(index_dir)
-    gens = sorted((p for p in index_dir.glob("gen-*") if p.is_dir() and not p.name.endswith(".partial")),
-                  key=lambda p: p.name, reverse=True)
+    live = live_generation(index_dir)
+    gens = sorted((p for p in index_dir.glob("gen-*")
+                   if GENERATION_NAME.fullmatch(p.name) and p.is_dir() and not p.is_symlink()),
+                  key=_built, reverse=True)
     gens.sort(key=lambda p: p != live)  # the live generation first, then newest to oldest
     for gen in gens:
         found = recover_feeds_and_entries(gen)

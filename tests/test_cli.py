@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,29 @@ def test_index_rebuild_recovers_after_damage(tmp_path: Path, capsys: pytest.Capt
     code, _, err = run(["index", "--index-dir", str(index_dir), "--rebuild"], capsys)
     assert code == 0, err
     assert run(["ask", "--index-dir", str(index_dir), "Where is the embassy moving?"], capsys)[0] == 0
+
+
+@pytest.mark.parametrize("pointer", [b"garbage", b"../outside", b"\xff\xfe\x00", b"", b"gen-x/../../outside",
+                                     b"gen-20261202T011957-abcdef"])
+def test_a_damaged_current_pointer_is_refused_clearly_and_rebuild_recovers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pointer: bytes
+) -> None:
+    index_dir = tmp_path / "idx"
+    assert run(["index", "--index-dir", str(index_dir), str(DATA / "harbour.txt")], capsys)[0] == 0
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Ferry notes\n\nThe night ferry to the islands was cancelled after the storm.\n")
+    assert run(["sources", "add", "--index-dir", str(index_dir), str(notes)], capsys)[0] == 0
+    newest = (index_dir / "CURRENT").read_text().strip()
+    shutil.copytree(index_dir / newest, tmp_path / "outside")  # a valid generation, but not inside the index
+    (index_dir / "CURRENT").write_bytes(pointer)
+    for args in (["sources"], ["ask", "What happened to the night ferry?"]):
+        code, out, err = run([args[0], "--index-dir", str(index_dir), *args[1:]], capsys)
+        assert code == 1 and "Traceback" not in err + out and len(err.strip().splitlines()) == 1
+        assert "qabot index --rebuild" in err and "night ferry" not in out
+    code, _, err = run(["index", "--index-dir", str(index_dir), "--rebuild"], capsys)
+    assert code == 0 and f"the sources stored in {newest}" in err and "Traceback" not in err
+    code, out, _ = run(["sources", "--index-dir", str(index_dir)], capsys)
+    assert code == 0 and "Ferry notes" in out and "Dockworkers strike" in out
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,10 @@ def test_example_config_loads_and_matches_defaults() -> None:
         ("answer = 3\n", "answer: expected a table"),
         ("[discord]\nfollowups = 'sometimes'\n", "discord.followups: expected one of button, thread, off"),
         ("[answer\n", "not valid TOML"),
+        ("[discord]\ncooldown_seconds = nan\n", "discord.cooldown_seconds: must be a finite number, got nan"),
+        ("[fetch]\ntimeout_seconds = inf\n", "fetch.timeout_seconds: must be a finite number, got inf"),
+        ("[feeds]\nmax_age_days = -inf\n", "feeds.max_age_days: must be a finite number"),
+        ("[feeds]\nrefresh_minutes = +nan\n", "feeds.refresh_minutes: must be a finite number"),
     ],
 )
 def test_bad_settings_are_named(tmp_path: Path, toml: str, message: str) -> None:

@@ -289,8 +289,9 @@ async def test_the_bot_refreshes_on_its_schedule(tmp_path: Path, site: Site, mon
     bot = QABot(service, guild_ready_timeout=0.1)
     async with connected(monkeypatch, FakeDiscord(), bot):
         site.items.append(("budget", time.time()))
-        for _ in range(600):
-            if service.ask("What did Mayor Tomas Eriksen say about the budget?").found:
+        for _ in range(600):  # the audit row is written just after the new generation is live
+            if (service.ask("What did Mayor Tomas Eriksen say about the budget?").found
+                    and any(r[2] == "Scheduled refresh" for r in bot.records.audit_log())):
                 break
             await asyncio.sleep(0.05)
         assert service.ask("What did Mayor Tomas Eriksen say about the budget?").found

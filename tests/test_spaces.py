@@ -62,6 +62,43 @@ def test_text_is_embedded_once_for_every_space(tmp_path: Path) -> None:
     assert not list(spaces.guild_dir(A).glob("cache.sqlite"))  # the cache lives once, at the root
 
 
+class BatchedEmbedder(FakeEmbedder):
+    """Reports progress every few texts, as the real embedders do per batch."""
+
+    def embed(self, texts, progress=None):  # noqa: ANN001, ANN201
+        for i in range(0, len(texts), 4):
+            super().embed(texts[i : i + 4])
+            if progress:
+                progress(len(texts[i : i + 4]))
+        return FakeEmbedder().embed(texts)
+
+
+def _what_b_sees(root: Path, a_first: bool) -> tuple[str, list[object], int]:
+    """Server B adds an article: its report, the progress it is shown, and how many sentences
+    the article has, with or without server A having indexed the same article before (the
+    embedding cache is shared)."""
+    spaces = Spaces.create(Settings(), root, embedder=BatchedEmbedder())
+    spaces.default.build(spaces.default.configured_sources())
+    if a_first:
+        a = spaces.for_guild(A)
+        a.add_sources(a.read_paths([DATA / "harbour.txt"]))
+    b = spaces.for_guild(B)
+    shown: list[object] = []
+    report = b.add_sources(b.read_paths([DATA / "harbour.txt"]), progress=shown.append,
+                           on_total=lambda n: shown.append(("total", n)))
+    (added,) = report.added
+    return report.summary(), shown, sum(1 for s in b.loaded().sentences if s.source_id == added)
+
+
+def test_a_server_cannot_tell_what_another_indexed(tmp_path: Path) -> None:
+    alone = _what_b_sees(tmp_path / "alone", a_first=False)
+    after_a = _what_b_sees(tmp_path / "after-a", a_first=True)
+    assert after_a == alone
+    summary, shown, harbour = alone
+    assert shown[0] == ("total", sum(n for n in shown[1:] if isinstance(n, int)))  # every sentence counts
+    assert f"{harbour} sentence(s) indexed by this change" in summary and "embedded" not in summary
+
+
 def test_only_the_most_recently_used_server_indexes_stay_loaded(tmp_path: Path) -> None:
     settings = Settings(guilds=GuildSettings(max_loaded=2))
     spaces = Spaces.create(settings, tmp_path / "data", embedder=FakeEmbedder())

@@ -136,10 +136,13 @@ class QABot(commands.Bot):
         log.info("commands synced to %s", guild_ids or "all guilds (global)")
 
     async def _prune_records(self) -> None:
-        """Delete answers and feedback past records.retention_days, at start and every six hours."""
+        """Delete answers and feedback past records.retention_days and audit rows past
+        records.audit_retention_days or records.audit_max_rows, at start and every six hours."""
+        kept = self.settings.records
         while not self.is_closed():
             try:
-                gone = await self.run_blocking(self.records.prune, self.settings.records.retention_days)
+                gone = await self.run_blocking(self.records.prune, kept.retention_days, kept.audit_retention_days,
+                                               kept.audit_max_rows)
                 if gone:
                     log.info("pruned %d old record(s)", gone)
             except Exception:  # noqa: BLE001 - pruning must never stop the bot

@@ -15,12 +15,18 @@ class Cooldown:
         self.per = per
         self.clock = clock
         self._uses: dict[int, deque[float]] = {}
+        self._swept = clock()
+
+    def __len__(self) -> int:
+        """Users remembered: only those with a use in the last ``per`` seconds (and since the last sweep)."""
+        return len(self._uses)
 
     def hit(self, key: int) -> float | None:
         """Record a use; return None if allowed, else the seconds until the next use is allowed."""
         if self.rate <= 0:
             return None
         now = self.clock()
+        self._sweep(now)
         uses = self._uses.setdefault(key, deque())
         while uses and now - uses[0] >= self.per:
             uses.popleft()
@@ -28,6 +34,15 @@ class Cooldown:
             return self.per - (now - uses[0])
         uses.append(now)
         return None
+
+    def _sweep(self, now: float) -> None:
+        """Forget users whose last use is older than the window, at most once per window: without
+        it every user who ever asked stays in memory."""
+        if now - self._swept < self.per:
+            return
+        self._swept = now
+        for key in [k for k, uses in self._uses.items() if not uses or now - uses[-1] >= self.per]:
+            del self._uses[key]
 
 
 class WorkQueue:

@@ -119,17 +119,26 @@ class Records:
                 "FROM answers a WHERE a.guild_id IS ? AND a.at >= ? ORDER BY a.at, a.id", (guild_id, since)
             ).fetchall()
 
-    def prune(self, retention_days: int) -> int:
-        """Delete answers and feedback older than ``retention_days`` (0 keeps everything); rows deleted."""
-        if retention_days <= 0:
-            return 0
-        cutoff = _now(-retention_days * 86400)
+    def prune(self, retention_days: int, audit_retention_days: int = 0, audit_max_rows: int = 0) -> int:
+        """Delete answers and feedback older than ``retention_days``, audit rows older than
+        ``audit_retention_days`` and each server's audit rows past its newest ``audit_max_rows``
+        (0 keeps, for each); rows deleted."""
+        gone = 0
         with self._db() as db:
-            gone = db.execute("DELETE FROM feedback WHERE at < ?", (cutoff,)).rowcount
-            gone += db.execute(
-                "DELETE FROM feedback WHERE answer_id IN (SELECT id FROM answers WHERE at < ?)", (cutoff,)
-            ).rowcount
-            gone += db.execute("DELETE FROM answers WHERE at < ?", (cutoff,)).rowcount
+            if retention_days > 0:
+                cutoff = _now(-retention_days * 86400)
+                gone += db.execute("DELETE FROM feedback WHERE at < ?", (cutoff,)).rowcount
+                gone += db.execute(
+                    "DELETE FROM feedback WHERE answer_id IN (SELECT id FROM answers WHERE at < ?)", (cutoff,)
+                ).rowcount
+                gone += db.execute("DELETE FROM answers WHERE at < ?", (cutoff,)).rowcount
+            if audit_retention_days > 0:
+                gone += db.execute("DELETE FROM audit WHERE at < ?", (_now(-audit_retention_days * 86400),)).rowcount
+            if audit_max_rows > 0:  # per server: one busy server cannot push out another's log
+                gone += db.execute(
+                    "DELETE FROM audit WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER "
+                    "(PARTITION BY guild_id ORDER BY id DESC) AS n FROM audit) WHERE n > ?)", (audit_max_rows,)
+                ).rowcount
         return gone
 
     def audit(self, user_id: int, user_name: str, guild_id: int | None, action: str, detail: str, outcome: str) -> None:
