@@ -86,6 +86,9 @@ def apply_feed(
         try:
             article = fetch_article(item.link)
         except Exception as exc:  # noqa: BLE001 - one item's failure, whatever it is, is that item's
+            if expired():  # cut short by the change's deadline, not the item's fault: the next refresh
+                update.not_reached += 1
+                continue
             if isinstance(exc, SourceError):
                 reason = str(exc)
             else:

@@ -540,6 +540,9 @@ class QAService:
                                      + len(old.source.text.encode("utf-8")), text_bytes(old))
                         prepared[fresh.content_hash] = self.prepare(SourceEntry(fresh)).chunks
                 except Exception as exc:  # noqa: BLE001 - whatever it is, it is this source's failure only
+                    if change.expired():  # cut short by the change's deadline: not this source's fault
+                        report.waiting[sid] = change.reason()
+                        continue
                     reason = self._reason(exc, old.source.location)
                     report.failed[sid] = reason
                     failures = old.failures + 1
@@ -592,6 +595,9 @@ class QAService:
             doc = parse_feed(got.data, feed.url, got.etag, got.last_modified)
             update, note = self._apply_feed(doc, entries, feed.added_by, memory, budget, prepared)
         except Exception as exc:  # noqa: BLE001 - whatever it is, it is this feed's failure only
+            if self._expired():
+                report.waiting[feed.id] = self._change.reason() if self._change else ""
+                return feed
             reason = self._reason(exc, feed.url)
             report.failed[feed.id] = reason
             memory.failures += 1
