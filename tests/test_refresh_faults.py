@@ -260,6 +260,10 @@ def test_feed_items_failing_do_not_make_cli_reindex_fail(tmp_path: Path, site: S
     (feed,) = service.list_feeds()
     assert cli.run(["reindex", feed.id]) == 0  # the item is tried again, fails again: the feed is fine
     assert "not added" in capsys.readouterr().out
+    service.add_urls([f"{site.base}/news/solo"])
+    site.pages["/news/solo"] = lambda: (500, "text/html", b"down")
+    assert cli.run(["reindex"]) == 1  # a source itself failing still does
+    assert "FAILED" in capsys.readouterr().out
 
 
 def test_a_growing_page_is_held_to_the_size_cap_on_refresh(tmp_path: Path, site: Site) -> None:
