@@ -58,3 +58,24 @@ async def test_a_bad_item_never_breaks_a_servers_refresh(monkeypatch: pytest.Mon
         iid = await fake.slash("sources", [], uid="8", guild=A)
         listed = _text(await fake.reply_to(iid))
         assert "Item /news/delta" in listed and "Item /news/epsilon" in listed
+
+
+async def test_a_server_cannot_use_the_operators_allowed_hosts_nor_see_resolved_addresses(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fake = FakeDiscord(guild_ids=[A])
+    fake.files["intranet.html"] = "<html><body><article><p>The payroll server is at 10.1.2.3.</p></article></body></html>"
+    settings = Settings(discord=DiscordSettings(answer_dms=False), feeds=FeedSettings(refresh_minutes=0),
+                        fetch=FetchSettings(allowed_hosts=["localhost"]))  # the operator's intranet host
+    spaces = Spaces.create(settings, tmp_path / "data", embedder=FakeEmbedder())
+    spaces.default.build(spaces.default.configured_sources())
+    qabot = QABot(spaces, guild_ready_timeout=0.1)
+    async with connected(monkeypatch, fake, qabot):
+        url = fake.file_url("intranet.html").replace("127.0.0.1", "localhost")
+        iid = await fake.slash("source add", [{"name": "url", "type": 3, "value": url}], uid="7", moderator=True,
+                               guild=A)
+        reply = _text(await fake.wait_for(lambda m: f"tok-{iid}" in m["via"] and "failed" in _text(m), 60))
+        assert "internal address" in reply
+        assert "127.0.0.1" not in reply and "::1" not in reply and "allowed_hosts" not in reply
+        audit = " ".join(str(row) for row in qabot.records.audit_log(int(A)))
+        assert "127.0.0.1" not in audit
