@@ -202,6 +202,7 @@ class QAService:
         self._generation: Path | None = None
         self.model: AnswerModel | None = None  # None: the fitted model shipped in index/model.json
         self._change: Change | None = None  # the deadline of the change running now, if any
+        self._left: set[str] = set()  # sources the last change did not reach: the next one starts with them
 
     @property
     def embedder(self) -> Embedder:
@@ -523,7 +524,8 @@ class QAService:
             budget = self._text_budget(entries.values())
             prepared: dict[str, list[Chunk]] = {}
             backoff = self._backoff()
-            for sid in [i for i in wanted if not remote_only or entries[i].source.kind == "url"]:
+            chosen = [i for i in wanted if not remote_only or entries[i].source.kind == "url"]
+            for sid in sorted(chosen, key=lambda i: i not in self._left):
                 old = entries[sid]
                 if ids is None and not Backoff.due(old.retry_at):
                     report.waiting[sid] = (f"not read again yet: failed {old.failures} time(s) in a row, next "
@@ -560,6 +562,7 @@ class QAService:
                 report.revisions[sid] = revision_summary(old.source.text, fresh.text)
                 entries[sid] = SourceEntry(fresh, old.added_by, old.added_at, previous_text=old.source.text,
                                            etag=validators[0], last_modified=validators[1])
+            self._left = {sid for sid, why in report.waiting.items() if why == change.reason()}
             # the feeds refreshed longest ago first: a change cut short by its deadline moves on
             for fid, url in sorted(feed_ids.items(), key=lambda pair: feeds[pair[1]].refreshed_at or ""):
                 if ids is None or fid in ids:

@@ -243,6 +243,23 @@ def test_a_change_stops_at_its_deadline_and_the_next_refresh_goes_on(tmp_path: P
     assert len(items_of(service)) == 3  # later refreshes pick up what was left
 
 
+def test_url_sources_a_change_did_not_reach_come_first_in_the_next(tmp_path: Path, site: Site) -> None:
+    service = default_space(tmp_path)
+    pages = [f"/news/u{i}" for i in range(3)]
+    service.add_urls([site.base + p for p in pages])
+    service.settings = Settings(**{**service.settings.__dict__,
+                                   "sources": SourceSettings(change_deadline_seconds=1.0)})
+    for path in pages:
+        site.delays[path] = 0.7
+        site.pages[path] = lambda path=path: (200, "text/html", story(path[6:] + "x").encode())  # changed
+    before = Counter(site.requests)
+    for _ in range(3):
+        report = service.reindex(remote_only=True)
+        assert len(report.updated) <= 2
+    read = Counter(site.requests) - before
+    assert all(read[p] >= 1 for p in pages), read  # none starved by the ones listed first
+
+
 def test_a_fetch_gets_at_most_the_time_the_change_has_left(tmp_path: Path, site: Site) -> None:
     site.delays["/news/alpha"] = 4.0
     service = default_space(tmp_path, sources=SourceSettings(change_deadline_seconds=1.0))
