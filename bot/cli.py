@@ -380,7 +380,10 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI; domain errors become one line on stderr and exit code 1."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        main.main(args=argv, prog_name="qabot", standalone_mode=False)
+        # without standalone mode click returns (not raises) the code of a command's Exit
+        code = main.main(args=argv, prog_name="qabot", standalone_mode=False)
+        if isinstance(code, int):
+            return code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
     except click.exceptions.Abort:

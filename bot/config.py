@@ -41,6 +41,9 @@ class SourceSettings:
     include_bundled: bool = True
     max_sources: int = 200  # per Discord server's space (the default space, the operator's, has no cap)
     max_source_bytes: int = 5 * 1024 * 1024  # of a source's text
+    change_deadline_seconds: float = 300.0  # one change (add, reindex, refresh) stops starting new items after this
+    retry_minutes: float = 60.0  # a failed URL or feed item waits this long, doubled at each failure in a row
+    retry_max_hours: float = 24.0  # ... up to this
 
 
 @dataclass(frozen=True)
@@ -66,11 +69,13 @@ class FeedSettings:
     refresh_minutes: float = 60.0  # 0: no scheduled refresh while the bot runs
     max_age_days: float = 30.0  # 0: items of any age
     max_items: int = 50  # per feed; 0: no limit
+    max_feeds: int = 20  # per Discord server's space (the default space has no cap)
 
 
 @dataclass(frozen=True)
 class GuildSettings:
     max_loaded: int = 16
+    max_text_bytes: int = 64 * 1024 * 1024  # text (current and previous versions) one server's sources may hold
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,8 @@ class RecordSettings:
 class FetchSettings:
     timeout_seconds: float = 10.0
     max_bytes: int = 5 * 1024 * 1024
-    allowed_hosts: list[str] = field(default_factory=list)
+    allowed_hosts: list[str] = field(default_factory=list)  # for the default space only
+    guild_allowed_hosts: list[str] = field(default_factory=list)  # for servers' spaces too (tests)
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,12 @@ CREATE TABLE sources (
     url TEXT, publisher TEXT, date TEXT, content_hash TEXT NOT NULL, text TEXT NOT NULL,
     added_by TEXT, added_at TEXT NOT NULL, indexed_at TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'ok', last_error TEXT, previous_text TEXT,
-    feed TEXT, pages TEXT, etag TEXT, last_modified TEXT
+    feed TEXT, pages TEXT, etag TEXT, last_modified TEXT, failures INTEGER NOT NULL DEFAULT 0, retry_at REAL
 );
 CREATE TABLE feeds (
     url TEXT PRIMARY KEY, id TEXT NOT NULL, title TEXT NOT NULL, etag TEXT, last_modified TEXT,
-    refreshed_at TEXT, status TEXT NOT NULL DEFAULT 'ok', last_error TEXT, added_by TEXT, added_at TEXT NOT NULL
+    refreshed_at TEXT, status TEXT NOT NULL DEFAULT 'ok', last_error TEXT, added_by TEXT, added_at TEXT NOT NULL,
+    items TEXT
 );
 CREATE TABLE chunks (
     id INTEGER PRIMARY KEY, source_id TEXT NOT NULL REFERENCES sources(id),
@@ -98,6 +99,8 @@ class SourceEntry:
     previous_text: str | None = None
     etag: str | None = None  # HTTP validators of the last fetch, for conditional requests
     last_modified: str | None = None
+    failures: int = 0  # failed refreshes in a row; the next attempt waits (see bot.retry)
+    retry_at: float | None = None  # seconds since the epoch before which it is not fetched again
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ class FeedEntry:
     last_error: str | None = None
     added_by: str | None = None
     added_at: str = field(default_factory=utc_now)
+    items: str | None = None  # JSON kept by the application: items failed, duplicated or removed
 
 
 @contextlib.contextmanager
@@ -251,7 +255,8 @@ def write_generation(
                 (src.id, src.kind, src.location, src.title, src.url, src.publisher, src.date,
                  src.content_hash, src.text, entry.added_by, entry.added_at, now,
                  entry.status, entry.last_error, entry.previous_text, src.feed,
-                 json.dumps(list(src.pages)) if src.pages else None, entry.etag, entry.last_modified),
+                 json.dumps(list(src.pages)) if src.pages else None, entry.etag, entry.last_modified,
+                 entry.failures, entry.retry_at),
             )
             for chunk in item.chunks:
                 chunk_id += 1
@@ -269,9 +274,9 @@ def write_generation(
                     texts.append(embedding_text(sent.text, sent.speakers))
         for feed in feeds:
             db.execute(
-                "INSERT INTO feeds VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO feeds VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (feed.url, feed.id, feed.title, feed.etag, feed.last_modified, feed.refreshed_at, feed.status,
-                 feed.last_error, feed.added_by, feed.added_at),
+                 feed.last_error, feed.added_by, feed.added_at, feed.items),
             )
         db.commit()
         db.close()
@@ -472,7 +477,7 @@ def open_index(index_dir: Path, expected_model: str, attribution_version: str) -
 
 _SOURCE_COLUMNS = ("id", "kind", "location", "title", "url", "publisher", "date", "content_hash", "text",
                    "added_by", "added_at", "indexed_at", "status", "last_error", "previous_text",
-                   "feed", "pages", "etag", "last_modified")
+                   "feed", "pages", "etag", "last_modified", "failures", "retry_at")
 
 
 def _source_rows(db: sqlite3.Connection) -> list[SourceEntry]:
@@ -484,16 +489,19 @@ def _source_rows(db: sqlite3.Connection) -> list[SourceEntry]:
         src = Source(id=row[0], kind=row[1], location=row[2], title=row[3], url=row[4], publisher=row[5],
                      date=row[6], content_hash=row[7], text=row[8], feed=row[15],
                      pages=tuple(json.loads(row[16])) if row[16] else ())
-        entries.append(SourceEntry(src, row[9], row[10], row[11], row[12], row[13], row[14], row[17], row[18]))
+        entries.append(SourceEntry(src, row[9], row[10], row[11], row[12], row[13], row[14], row[17], row[18],
+                                   int(row[19] or 0), row[20]))
     return entries
 
 
 def _feed_rows(db: sqlite3.Connection) -> dict[str, FeedEntry]:
     if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feeds'").fetchone():
         return {}  # a generation from before feeds
+    present = {row[1] for row in db.execute("PRAGMA table_info(feeds)")}
+    items = "items" if "items" in present else "NULL AS items"
     return {row[0]: FeedEntry(*row) for row in db.execute(
-        "SELECT url, id, title, etag, last_modified, refreshed_at, status, last_error, added_by, added_at "
-        "FROM feeds ORDER BY added_at, url")}
+        "SELECT url, id, title, etag, last_modified, refreshed_at, status, last_error, added_by, added_at, "
+        f"{items} FROM feeds ORDER BY added_at, url")}
 
 
 def _read_entries(db_path: Path) -> tuple[list[SourceEntry], list[FeedEntry]]:

@@ -14,8 +14,20 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_example_config_loads_and_matches_defaults() -> None:
     settings = load_settings(ROOT / "config.example.toml")
     defaults = Settings()
-    for section in ("index", "sources", "answer", "discord", "fetch"):
+    for section in ("index", "sources", "answer", "discord", "fetch", "feeds", "guilds", "records"):
         assert getattr(settings, section) == getattr(defaults, section), section
+
+
+def test_example_config_names_every_key() -> None:
+    import tomllib
+    from dataclasses import fields
+
+    written = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
+    for section in fields(Settings):
+        if section.name == "base_dir":
+            continue
+        keys = {f.name for f in fields(getattr(Settings(), section.name))}
+        assert keys == set(written[section.name]), section.name
 
 
 @pytest.mark.parametrize(

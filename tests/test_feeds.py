@@ -199,7 +199,11 @@ def test_a_failing_feed_keeps_its_items_and_records_the_error(tmp_path: Path, si
     assert len([s for s in service.list_sources() if s.kind == "feed"]) == 2
     assert service.ask("What did Lars Berg say about the timetable?").found
     site.feed_status = 200
-    service.reindex()
+    asked = site.requests["/rss.xml"]
+    waiting = service.reindex()  # a failed feed waits before it is fetched again
+    assert site.requests["/rss.xml"] == asked and "not read again yet" in waiting.waiting[feed.id]
+    assert service.list_feeds()[0].status == "failed"
+    service.reindex([feed.id])  # named: tried now
     assert service.list_feeds()[0].status == "ok"
 
 
@@ -252,7 +256,7 @@ async def test_discord_moderator_follows_a_feed_and_a_refresh_picks_up_new_items
     from bot.spaces import Spaces
 
     simcord = pytest.importorskip("simcord")
-    settings = Settings(fetch=FetchSettings(allowed_hosts=["127.0.0.1"], timeout_seconds=5.0),
+    settings = Settings(fetch=FetchSettings(guild_allowed_hosts=["127.0.0.1"], timeout_seconds=5.0),
                         feeds=FeedSettings(refresh_minutes=0))  # the schedule itself: the next test
     spaces = Spaces.create(settings, tmp_path / "data", embedder=FakeEmbedder())
     spaces.default.build(spaces.default.configured_sources())

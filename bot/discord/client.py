@@ -17,6 +17,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord.builds import BuildQueue
 from bot.discord.limits import Cooldown, WorkQueue
 from bot.discord.records import Records
 from bot.discord.render import error_text
@@ -72,8 +73,9 @@ class QABot(commands.Bot):
         self.settings = self.service.settings
         self.records = records or Records(self.service.index_dir / "bot.sqlite")
         self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qabot-work")
-        # Source changes run one at a time in their own thread, so questions never queue behind them.
-        self.build_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qabot-build")
+        # Source changes run one at a time in their own thread, so questions never queue behind them;
+        # servers are served in turn (bot/discord/builds.py).
+        self.builds = BuildQueue()
         discord_settings = self.settings.discord
         self.cooldown = Cooldown(discord_settings.cooldown_questions, discord_settings.cooldown_seconds)
         self.work = WorkQueue(discord_settings.max_pending, discord_settings.max_pending_per_guild)
@@ -98,10 +100,10 @@ class QABot(commands.Bot):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, functools.partial(func, *args, **kwargs))
 
-    async def run_build(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a source change (parse, embed, write) in the build thread and await it."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.build_executor, functools.partial(func, *args, **kwargs))
+    async def run_build(self, func: Callable[..., T], *args: Any, space: int | None = None, **kwargs: Any) -> T:
+        """Run a source change (parse, embed, write) of ``space`` (a server id; None: the default
+        space) in the build thread, in that server's turn, and await it."""
+        return await asyncio.wrap_future(self.builds.submit(space, functools.partial(func, *args, **kwargs)))
 
     def in_background(self, coro: Awaitable[Any]) -> None:
         """Run a coroutine after the reply has gone out, keeping a reference until it ends."""
@@ -163,14 +165,15 @@ class QABot(commands.Bot):
 
     async def refresh_remote_sources(self) -> dict[int | None, str]:
         """Re-read feeds and URL sources of every space that has any, in the build thread (questions
-        are answered meanwhile); each outcome is audited as the bot's own action."""
+        are answered meanwhile), one server at a time, each in that server's turn: a moderator's
+        change waits for at most one server's refresh. Each outcome is audited as the bot's own action."""
         outcomes: dict[int | None, str] = {}
         for guild_id in await self.run_blocking(self.spaces.with_own_index):
             space = self.space(guild_id)
             try:
                 if not await self.run_blocking(space.follows_remote):
                     continue
-                report = await self.run_build(space.reindex, remote_only=True)
+                report = await self.run_build(space.reindex, remote_only=True, space=guild_id)
                 outcome = "ok: " + report.summary().replace("\n", "; ")
             except BusyError:
                 outcome = "skipped: a change was running"
@@ -209,7 +212,7 @@ class QABot(commands.Bot):
             task.cancel()
         await super().close()
         self.executor.shutdown(wait=False, cancel_futures=True)
-        self.build_executor.shutdown(wait=False, cancel_futures=True)
+        self.builds.shutdown()
 
     def is_moderator(self, interaction: discord.Interaction) -> bool:
         """Manage Server, or one of the configured moderator roles. Checked here, not only by Discord."""

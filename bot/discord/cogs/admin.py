@@ -77,7 +77,7 @@ class AdminCog(commands.Cog):
             try:
                 if before is not None:
                     await before()
-                report = await self.bot.run_build(work, edit.step, edit.total)
+                report = await self.bot.run_build(work, edit.step, edit.total, space=interaction.guild_id)
                 # load the new generation now, so the next question and autocomplete find it warm
                 self.bot.in_background(self.bot.run_blocking(self.bot.space(interaction.guild_id).answerer))
                 summary = report.summary()
