@@ -171,6 +171,11 @@ def decline_view(answer_id: int, answer: dict[str, Any]) -> discord.ui.View | No
     return view
 
 
+def _with(view: discord.ui.View | None) -> dict[str, Any]:
+    """The ``view`` argument of a send, when there is a view."""
+    return {"view": view} if view is not None else {}
+
+
 @dataclass
 class Shown:
     """An answer ready to post, and what happens after it is posted."""
@@ -250,7 +255,7 @@ class AskCog(commands.Cog):
         if not shown.found:
             await self._decline_privately(interaction, shown)
             return
-        posted = await interaction.followup.send(embed=shown.embed, view=shown.view or discord.utils.MISSING,
+        posted = await interaction.followup.send(embed=shown.embed, **_with(shown.view),
                                                  allowed_mentions=NO_PINGS, wait=True)
         await self._posted(shown, posted, interaction.channel)
 
@@ -264,7 +269,7 @@ class AskCog(commands.Cog):
             await interaction.delete_original_response()
         except discord.HTTPException:
             log.info("could not remove the thinking message", exc_info=True)
-        await interaction.followup.send(embed=shown.embed, view=shown.view or discord.utils.MISSING,
+        await interaction.followup.send(embed=shown.embed, **_with(shown.view),
                                         ephemeral=True, allowed_mentions=NO_PINGS)
 
     @commands.Cog.listener()
@@ -301,11 +306,10 @@ class AskCog(commands.Cog):
         finally:
             self.bot.work.leave(guild)
         if not shown.found:  # one line, the closest passages one press away (privately)
-            await message.reply(shown.line, view=shown.view, mention_author=False,
-                                allowed_mentions=NO_PINGS)
+            await message.reply(shown.line, mention_author=False, allowed_mentions=NO_PINGS, **_with(shown.view))
             return
-        posted = await message.reply(embed=shown.embed, view=shown.view, mention_author=False,
-                                     allowed_mentions=NO_PINGS)
+        posted = await message.reply(embed=shown.embed, mention_author=False, allowed_mentions=NO_PINGS,
+                                     **_with(shown.view))
         await self._posted(shown, posted, message.channel)
 
     @staticmethod
