@@ -159,7 +159,7 @@ def settle(answer: Answer, question: str, understood: str, history: Sequence[Tur
     held = set(words(" ".join(texts)))
     own = set(words(question))
     for name in analyse(understood.split(JOIN)[-1]).names:
-        surname = words(name.text)[-1:] or [name.text.lower()]
+        surname = [w for w in words(name.text) if len(w) > 1][-1:] or [name.text.lower()]  # not the s of 's
         if not set(surname) <= own and not set(surname) <= held:
             # "and Blinken?" read as "What did Blinken tell Putin?", and no cited sentence has Putin
             return _decline(answer, f"I couldn't find an answer to \u201c{understood}\u201d in the indexed sources.",
