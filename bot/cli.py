@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from bot.config import Settings, load_settings
-from bot.render import printable, render_answer, render_explanation
+from bot.render import printable, render_answer, render_explanation, terminal_width, wants_style
 from bot.service import QAService
 from bot.spaces import Spaces
 from index.errors import IndexMissingError, InputError, QABotError
@@ -168,34 +168,78 @@ def ask_cmd(config_path: str | None, index_dir: str | None, guild: int | None, q
         else:
             if len(questions) > 1:
                 click.echo(f"Q: {answer.question}")
-            click.echo(render_answer(answer))
-            if answer.explanation:
-                click.echo(render_explanation(answer.explanation))
+            if answer.explanation:  # the verdict first: that is what --explain is asked for
+                click.echo(render_explanation(answer.explanation, answer))
+            click.echo(render_answer(answer, terminal_width(), wants_style()))
+
+
+CHAT_HELP = ("Ask about the indexed sources; follow-ups (\"and Johnson?\", \"what did he say about NATO?\") "
+             "are read with the questions before them. :reset starts over, :help shows this, "
+             ":q, an empty line or Ctrl-D quits.")
+
+
+def _line_editing() -> None:
+    """Arrow keys, editing and a history kept across sessions (``$XDG_STATE_HOME/qabot/history``),
+    when the input is a terminal and Python has readline."""
+    try:
+        import readline
+    except ImportError:  # e.g. Windows without pyreadline
+        return
+    import atexit
+    import os
+
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "qabot"
+    history = state / "history"
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+        if history.exists():
+            readline.read_history_file(history)
+    except OSError:
+        log.info("no chat history at %s", history, exc_info=True)
+    readline.set_history_length(1000)
+
+    def save() -> None:
+        try:
+            readline.write_history_file(history)
+        except OSError:
+            log.info("could not save the chat history to %s", history, exc_info=True)
+
+    atexit.register(save)
 
 
 @main.command("chat")
 @common
 def chat_cmd(config_path: str | None, index_dir: str | None) -> None:
-    """Ask questions one after another (empty line or Ctrl-D to quit)."""
+    """Ask questions one after another, follow-ups read with the ones before (:reset, :help, :q)."""
     service = make_service(config_path, index_dir)
     ensure_index(service, explicit_dir=index_dir is not None)
-    click.echo("Ask about the indexed sources; follow-ups (\"and Johnson?\", \"what did he say about NATO?\") "
-               "are read with the questions before them. Empty line or Ctrl-D quits.", err=True)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        _line_editing()
+    click.echo(CHAT_HELP, err=True)
     history: list[Any] = []
     while True:
         try:
-            question = input("? ")
+            question = input("qabot> " if interactive else "")
         except (EOFError, KeyboardInterrupt):
             click.echo("", err=True)
             return
-        if not question.strip():
+        command = question.strip().lower()
+        if command in ("", ":q", ":quit", ":exit"):
             return
+        if command == ":reset":
+            history.clear()
+            click.echo("Starting over: the next question stands alone.", err=True)
+            continue
+        if command in (":help", ":h", ":?"):
+            click.echo(CHAT_HELP, err=True)
+            continue
         try:
             answer = service.ask(question, history=history)
         except InputError as exc:
             click.echo(f"error: {exc}", err=True)
             continue
-        click.echo(render_answer(answer))
+        click.echo(render_answer(answer, terminal_width(), wants_style()))
         history.append(service.turn_of(answer))
 
 

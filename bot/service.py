@@ -22,7 +22,7 @@ from index.embedder import Embedder, make_embedder
 from index.errors import IndexMismatchError, InputError, QABotError, SourceError
 from index.feeds import FEED_TYPES, XML_TYPES, FeedDoc, is_feed, parse_feed
 from index.fetch import ACCEPTED_TYPES, Deadline, Fetched, article, fetch
-from index.followup import Turn, resolve, turn_for
+from index.followup import Turn, resolve, settle, turn_of_json
 from index.model import AnswerModel
 from index.pdf import PDF_SECONDS
 from index.retriever import Retriever
@@ -786,16 +786,14 @@ class QAService:
 
             understood = resolve(question, history, load_parser())
             if understood != question:
-                answer = self.answerer().ask(understood, top_k, explain)
+                answer = settle(self.answerer().ask(understood, top_k, explain), question, understood, history)
                 return replace(answer, question=question, understood_as=understood)
         return self.answerer().ask(question, top_k, explain)
 
     @staticmethod
     def turn_of(answer: Answer | dict[str, Any]) -> Turn:
         """What a later follow-up needs of an answer (an Answer, or its stored JSON)."""
-        data = answer.to_json() if isinstance(answer, Answer) else answer
-        speakers = [s for c in data.get("citations") or [] for s in c.get("speakers") or []]
-        return turn_for(data.get("understood_as") or data["question"], speakers)
+        return turn_of_json(answer.to_json() if isinstance(answer, Answer) else answer)
 
     def citation_status(self, source_id: str, start: int, end: int, text: str) -> str:
         """Whether an earlier answer's citation still matches the indexed text: current, changed or removed."""

@@ -44,7 +44,9 @@ class Citation:
     end: int
     text: str
     score: float
-    sentences: list[dict[str, Any]] = field(default_factory=list)  # the cited sentences: start, end, text
+    # the cited sentences: start, end, text, entities ([label, text]) and, for one opening "It"/"They",
+    # the sentence before it as "context" (start, end, text; shown, not cited)
+    sentences: list[dict[str, Any]] = field(default_factory=list)
     link: str | None = None
     speakers: list[str] = field(default_factory=list)
     page: int | None = None  # for a PDF: the page the (first) cited sentence is on
@@ -64,6 +66,7 @@ class Answer:
     confidence: float | None = None  # the fitted probability that the best passage answers
     explanation: dict[str, Any] | None = None  # with explain=True: every feature and weight
     understood_as: str | None = None  # a follow-up read with the questions before it, when that changed it
+    answer_types: list[str] = field(default_factory=list)  # entity labels the question asks for ("GPE": where)
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON schema (``explanation`` only when asked for)."""
@@ -114,7 +117,8 @@ class Answerer:
             answer = self._general_answer(q, k, timings, trace)
         timings["total"] = (time.perf_counter() - started) * 1000
         return Answer(answer.question, answer.answer, answer.found, answer.citations, timings, answer.closest,
-                      answer.declined_by, trace.get("confidence"), self._explain(q, trace) if explain else None)
+                      answer.declined_by, trace.get("confidence"), self._explain(q, trace) if explain else None,
+                      answer_types=sorted(q.answer_types))
 
     def _search(
         self, q: Question, k: int, timings: dict[str, float], trace: dict[str, Any], **options: Any
@@ -335,13 +339,25 @@ class Answerer:
         s = hit.sentence
         return 0 <= s.start < s.end <= len(text) and text_digest(text[s.start : s.end]) == s.digest
 
+    def _context(self, text: str, hit: Hit) -> dict[str, Any]:
+        """For a sentence opening with "It"/"They"/"He": the sentence before it, which it refers to,
+        shown as context (not cited), verified like a cited one; {} when there is none."""
+        before = self.retriever.antecedent.get(hit.sentence.row, [])
+        if not before:
+            return {}
+        s = self.retriever.sentences[before[0]]
+        if not (0 <= s.start < s.end <= len(text) and text_digest(text[s.start : s.end]) == s.digest):
+            return {}
+        return {"context": {"start": s.start, "end": s.end, "text": text[s.start : s.end]}}
+
     def _citation(self, n: int, chunk_id: int, hits: list[Hit]) -> Citation | None:
         index = self.retriever.index
         chunk = index.chunks[chunk_id]
         entry = index.sources[chunk.source_id]
         text = entry.source.text
         sentences: list[dict[str, Any]] = [
-            {"start": h.sentence.start, "end": h.sentence.end, "text": text[h.sentence.start : h.sentence.end]}
+            {"start": h.sentence.start, "end": h.sentence.end, "text": text[h.sentence.start : h.sentence.end],
+             "entities": [list(e) for e in h.sentence.entities], **self._context(text, h)}
             for h in hits
             if self._verified(text, h) and chunk.start <= h.sentence.start < h.sentence.end <= chunk.end
         ]

@@ -139,6 +139,10 @@ class FakeDiscord:
                        "components": []}
             if isinstance(body, dict):
                 message.update({k: v for k, v in body.items() if k in ("content", "embeds", "components", "flags")})
+            if request.method == "DELETE":  # what was posted there is gone: it is no reply
+                for item in self.messages:
+                    if item["via"].endswith(path) and item["via"].startswith(("PATCH", "POST")):
+                        item["deleted"] = True
             self._note({"via": request.method + " " + path, "body": body, "id": message["id"]})
             if request.method == "DELETE":
                 return web.Response(status=204)
@@ -320,13 +324,16 @@ class FakeDiscord:
         return thread
 
     async def reply_to(self, iid: str, timeout: float = 30.0) -> dict[str, Any]:
-        """The followup or edit that answered interaction ``iid`` (or its direct response)."""
+        """The followup or edit that answered interaction ``iid`` (or its direct response); an edit
+        of the original that the bot deletes right after (to answer privately instead) is skipped."""
         def match(item: dict[str, Any]) -> bool:
-            return f"/tok-{iid}" in item["via"] and not item["via"].startswith("DELETE")
+            return f"/tok-{iid}" in item["via"] and not item["via"].startswith("DELETE") and not item.get("deleted")
 
         async def direct() -> dict[str, Any]:
             while True:
                 for item in self.messages:
+                    if match(item) and item["via"].endswith("/messages/@original"):
+                        await asyncio.sleep(0.3)  # the bot may be about to delete it
                     if match(item):
                         return item
                 for cb in self.callbacks:

@@ -156,7 +156,7 @@ def test_chat_answers_until_an_empty_line(capsys: pytest.CaptureFixture[str], mo
     code, out, err = run(["chat"], capsys, stdin="Where will the US relocate its embassy?\n\n", monkeypatch=monkeypatch)
     assert code == 0
     assert "Lviv" in out and "[1]" in out
-    assert "Empty line or Ctrl-D quits" in err
+    assert "an empty line or Ctrl-D quits" in err
 
 
 def test_chat_reports_bad_questions_and_goes_on(capsys: pytest.CaptureFixture[str],

@@ -31,7 +31,7 @@ def _world_settings() -> Settings:
     return Settings(discord=DiscordSettings(allowed_guild_ids=[int(A), int(B)],
                                             answer_channel_ids=[int(FakeDiscord.channel_of(A)),
                                                                 int(FakeDiscord.forum_of(A))]),
-                    fetch=FetchSettings(allowed_hosts=["127.0.0.1"]))
+                    fetch=FetchSettings(allowed_hosts=["127.0.0.1"], guild_allowed_hosts=["127.0.0.1"]))
 
 
 @pytest.fixture

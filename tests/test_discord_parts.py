@@ -11,20 +11,22 @@ import pytest
 
 from bot.discord.limits import WorkQueue
 from bot.discord.records import Records
-from bot.discord.render import LINK_LABEL, answer_embed, check_limits, sources_embed
+from bot.discord.render import LINK_LABEL, answer_embed, check_limits, passages_embed, sources_embed
 from index.answer import public_url, text_fragment_link
 
 CJK = "德国总理朔尔茨周一在基辅表示，乌克兰加入北约的问题目前并不在议程上，各方应当继续通过外交途径解决危机。"
 
 
 def _citation(n: int, url: str | None, text: str) -> dict[str, Any]:
-    return {"n": n, "title": "标题 " * 200, "section": "节" * 500, "paragraph": 3, "start": 0, "end": len(text),
-            "text": text, "sentences": [{"start": 0, "end": len(text), "text": text}],
+    return {"n": n, "source_id": f"s{n}", "title": "标题 " * 200, "section": "节" * 500, "paragraph": 3,
+            "start": 0, "end": len(text), "text": text, "url": public_url(url) if url else None,
+            "sentences": [{"start": 0, "end": len(text), "text": text, "entities": [["GPE", "基辅"]]}],
             "link": text_fragment_link(url, text)}
 
 
 def _answer(citations: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"found": True, "answer": " ".join(f"{CJK} [{c['n']}]" for c in citations),
+    return {"question": "问题" * 300, "found": True, "answer_types": ["GPE"],
+            "answer": " ".join(f"{c['sentences'][0]['text']} [{c['n']}]" for c in citations),
             "citations": citations, "timings_ms": {"total": 12.0}}
 
 
@@ -34,12 +36,19 @@ def test_a_long_non_latin_url_and_cjk_text_never_break_discord_limits() -> None:
     citations = [_citation(1, long_url, CJK * 30), _citation(2, short_url, CJK * 30), _citation(3, None, CJK)]
     embed = answer_embed(_answer(citations), 3)
     check_limits(embed)  # raises on any breach
-    values = [f.value or "" for f in embed.fields]
-    assert LINK_LABEL not in values[0]  # too long to fit whole: dropped, not cut
-    assert LINK_LABEL in values[1]
-    assert "SECRET" not in values[1] and "user:pw" not in values[1]
-    assert all(len(v.split("\n")[0]) <= 200 for v in values)  # the location line is clipped
-    assert all(len(f.name) <= 256 for f in embed.fields)
+    text = embed.description or ""
+    assert "[[1]](" not in text and "記事" not in text  # too long to fit whole: dropped, not cut
+    assert "[[2]](https://news.example/ukraine/" in text  # [2] opens its sentence
+    assert "SECRET" not in str(embed.to_dict()) and "user:pw" not in str(embed.to_dict())
+    assert "**基辅**" in text  # the asked-for place, bold even in CJK text
+    assert len(embed.title or "") <= 256 and embed.title.startswith("问题")
+    (sources,) = embed.fields  # one compact field: a line per source, titles clipped
+    assert sources.name == "Sources" and len((sources.value or "").splitlines()) == 3
+    assert all(len(line) <= 1024 // 5 for line in (sources.value or "").splitlines())
+    assert "chars" not in str(embed.to_dict())  # offsets stay in the JSON and the private passages
+    private = passages_embed(_answer(citations))
+    check_limits(private)
+    assert "chars 0–" in (private.description or "") and LINK_LABEL in (private.description or "")
 
 
 def test_many_long_citations_are_fitted_into_6000_characters() -> None:

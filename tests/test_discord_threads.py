@@ -30,7 +30,9 @@ async def button_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncI
 
 
 def _description(item: dict[str, Any]) -> str:
-    return " ".join(e.get("description") or "" for e in (item["body"] or {}).get("embeds") or [])
+    """The embeds' text, or the message's own (a declined mention gets one line, no embed)."""
+    body = item["body"] or {}
+    return " ".join(e.get("description") or "" for e in body.get("embeds") or []) or body.get("content") or ""
 
 
 def _buttons(item: dict[str, Any]) -> dict[str, str]:

@@ -76,3 +76,48 @@ def test_qabot_chat_reads_follow_ups(built_fake_service: QAService, monkeypatch:
     out = capsys.readouterr().out
     assert out.count("Understood as:") == 1
     assert "Understood as: what did Olaf Scholz say about NATO?" in out
+
+
+def _said(answer) -> set[tuple[str, int]]:  # noqa: ANN001
+    return {(c.source_id, s["start"]) for c in answer.citations for s in c.sentences}
+
+
+def _asks_for_another_detail_gets_no_replay(service: QAService) -> None:
+    first = service.ask("What did Scholz say?")
+    assert first.found
+    when = service.ask("when was that?", history=[service.turn_of(first)])
+    assert when.answer != first.answer  # never the previous answer unchanged
+    if when.found:  # only the sentences that say when, the date in them
+        assert _said(when) < _said(first)
+        assert all(any(label in ("DATE", "TIME") for label, _ in s["entities"])
+                   for c in when.citations for s in c.sentences)
+    else:
+        assert when.declined_by == "no_new_detail" and "when that was" in when.answer
+    then = service.ask("and Lavrov?", history=[service.turn_of(first), service.turn_of(when)])
+    assert then.understood_as == "What did Lavrov say?"  # built on the question, not the composite
+
+
+def _a_follow_up_the_sources_cannot_answer_is_declined(service: QAService) -> None:
+    first = service.ask("What did Lavrov tell Putin?")
+    assert first.found
+    blinken = service.ask("and Blinken?", history=[service.turn_of(first)])
+    assert blinken.understood_as == "What did Blinken tell Putin?"
+    assert not blinken.found and blinken.declined_by == "unresolved_followup"
+    assert "What did Blinken tell Putin?" in blinken.answer and not blinken.citations
+
+
+def test_a_detail_follow_up_never_replays_the_answer(built_fake_service: QAService) -> None:
+    _asks_for_another_detail_gets_no_replay(built_fake_service)
+
+
+def test_and_blinken_is_not_answered_with_what_blinken_never_said(built_fake_service: QAService) -> None:
+    _a_follow_up_the_sources_cannot_answer_is_declined(built_fake_service)
+
+
+def test_follow_ups_with_the_real_model(real_service: QAService) -> None:
+    _asks_for_another_detail_gets_no_replay(real_service)
+    _a_follow_up_the_sources_cannot_answer_is_declined(real_service)
+    # a follow-up whose kept name is in the answer still gets it
+    first = real_service.ask("What did Scholz say?")
+    troops = real_service.ask("what did he say about the troops?", history=[real_service.turn_of(first)])
+    assert troops.found and "no reasonable justification" in troops.answer

@@ -47,7 +47,7 @@ def test_citations_carry_the_page(fake_service: QAService, report: Path, capsys:
     assert answer.found
     assert answer.citations[0].page == 2
     assert answer.to_json()["citations"][0]["page"] == 2
-    assert "p. 2 · paragraph" in render_answer(answer)
+    assert "p. 2 ¶" in render_answer(answer)
     assert fake_service.list_sources()[0].title == "Harbour Board Annual Report 2026"
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import discord
 
+from bot.presentation import cited_sources, plural, sentences
 from index.errors import IndexMismatchError
 
 DESCRIPTION_LIMIT = 4096
@@ -42,34 +43,48 @@ def clip(text: str, limit: int) -> str:
     return cut.rstrip("\\") + "…"
 
 
-def _passage_with_bold(citation: dict[str, Any], limit: int) -> str:
-    """The passage, cited sentences in bold, trimmed around the first cited sentence to fit."""
+def _safe_run(text: str) -> str:
+    """``safe`` for a piece of a sentence: keeps one space at either end, where the piece had one."""
+    if not text.strip():
+        return " " if text else ""
+    return (" " if text[0].isspace() else "") + safe(text) + (" " if text[-1].isspace() else "")
+
+
+def _marked(text: str, spans: list[tuple[int, int]] | None) -> str:
+    """The text made harmless, with the ``spans`` (offsets into ``text``) in bold."""
+    pieces, cursor = [], 0
+    for s, e in sorted(spans or []):
+        if s < cursor or e <= s:
+            continue
+        pieces += [_safe_run(text[cursor:s]), f"**{safe(text[s:e])}**"]
+        cursor = e
+    pieces.append(_safe_run(text[cursor:]))
+    return "".join(pieces).strip()
+
+
+def _passage(citation: dict[str, Any], limit: int, bold: bool = True) -> str:
+    """The passage, its cited sentences in bold (``bold``), trimmed around the first cited sentence to fit."""
     text: str = citation["text"]
     base = citation["start"]
-    spans = sorted((s["start"] - base, s["end"] - base) for s in citation.get("sentences", []))
-    pieces: list[str] = []
-    cursor = 0
-    for s, e in spans:
-        if s < cursor:
-            continue
-        pieces.append(safe(text[cursor:s]) + (" " if s > cursor and text[s - 1].isspace() else ""))
-        pieces.append(f"**{safe(text[s:e])}**")
-        cursor = e
-    tail = text[cursor:]
-    pieces.append((" " if tail[:1].isspace() else "") + safe(tail))
-    rendered = "".join(pieces).strip()
+    spans = [(s["start"] - base, s["end"] - base) for s in citation.get("sentences", [])] if bold else []
+    rendered = _marked(text, spans)
     if len(rendered) <= limit:
         return rendered
-    bolded = " ".join(f"**{clip(safe(text[s:e]), limit - 8)}**" for s, e in spans[:1])
-    return clip(bolded, limit) if bolded else clip(rendered, limit)
+    first = sorted(spans)[:1]
+    bolded = " ".join(f"**{clip(safe(text[s:e]), limit - 8)}**" for s, e in first)
+    return clip(bolded, limit) if bolded else clip(safe(text), limit)
 
 
-LOCATION_LIMIT = 200  # the "section · paragraph · chars" line
+LOCATION_LIMIT = 200  # the "section · paragraph · chars" line of a private passage
 LINK_LIMIT = 512  # a longer link is dropped rather than cut (a cut link is a broken link)
 LINK_LABEL = "Open at the cited sentence"
+TITLE_LIMIT = 200  # a source's title on the card
+SOURCES_LIMIT = 5  # source lines on the card; the rest are counted
+SOURCE_LINE_LIMIT = (FIELD_LIMIT - 40) // SOURCES_LIMIT
 
 
 def _where(citation: dict[str, Any]) -> str:
+    """Section, page, paragraph and character offsets: for the private passages (and checking by hand)."""
     parts = []
     if citation.get("section"):
         parts.append(clip(safe(citation["section"]), LOCATION_LIMIT // 2))
@@ -80,64 +95,104 @@ def _where(citation: dict[str, Any]) -> str:
     return clip(" · ".join(parts), LOCATION_LIMIT)
 
 
-def _link(citation: dict[str, Any]) -> str:
-    """The markdown link line, or "" when there is none or it is too long to fit whole."""
-    url = (citation.get("link") or "").replace("(", "%28").replace(")", "%29")
+def _url(link: str | None) -> str:
+    """A URL usable in a markdown link, or "" when there is none or it is too long to fit whole."""
+    url = (link or "").replace("(", "%28").replace(")", "%29")
     if not url or len(url) > LINK_LIMIT or any(ch.isspace() or ch in "<>[]" for ch in url):
         return ""
-    return f"\n[{LINK_LABEL}]({url})"
+    return url
 
 
-def _field_value(citation: dict[str, Any], limit: int = FIELD_LIMIT) -> str:
-    """Location, passage (cited sentences bold) and link, within ``limit``; the link goes first if needed."""
-    head = _where(citation)
-    link = _link(citation)
-    if limit - len(head) - len(link) - 1 < 80:
-        link = ""
-    room = max(1, limit - len(head) - len(link) - 1)
-    return clip(f"{head}\n{_passage_with_bold(citation, room)}{link}", limit)
+def _link(citation: dict[str, Any]) -> str:
+    """The markdown link line, or "" when there is none or it is too long to fit whole."""
+    url = _url(citation.get("link"))
+    return f"\n[{LINK_LABEL}]({url})" if url else ""
+
+
+def _marker(n: int, link: str | None, linked: bool) -> str:
+    """[n], as a link to the cited sentence when the source has a URL (Discord renders [[1]](url))."""
+    url = _url(link) if linked else ""
+    return f"[[{n}]]({url})" if url else f"[{n}]"
+
+
+def _answer_text(answer: dict[str, Any], linked: bool = True, marked: bool = True) -> str:
+    """The answer's sentences with clickable [n], the asked-for words in bold and, before a
+    sentence opening with "It"/"They", the sentence it refers to in italics."""
+    said = sentences(answer)
+    if said is None:
+        return safe(answer["answer"])
+    parts = []
+    for one in said:
+        context = f"*{safe(one.context)}* " if one.context and marked else ""
+        body = _marked(one.text, one.emphasis if marked else [])
+        parts.append(f"{context}{body} {_marker(one.n, one.link, linked)}")
+    return " ".join(parts)
+
+
+def _sources_value(citations: list[dict[str, Any]]) -> str:
+    """One line per cited source: "[1] ¶20 · [2] ¶21 · <title, linked once>"."""
+    groups = cited_sources(citations)
+    lines = []
+    for g in groups[:SOURCES_LIMIT]:
+        where = " ".join(f"[{n}] {p}" for n, p in g.places[:10])
+        title = clip(safe(g.title), TITLE_LIMIT)
+        url = _url(g.url)
+        line = f"{where} · " + (f"[{title}]({url})" if url else title)
+        if len(line) > SOURCE_LINE_LIMIT:  # never cut a link: drop it, then cut
+            line = clip(f"{where} · {title}", SOURCE_LINE_LIMIT)
+        lines.append(line)
+    if len(groups) > SOURCES_LIMIT:
+        lines.append(f"and {plural(len(groups) - SOURCES_LIMIT, 'more source')}")
+    return clip("\n".join(lines), FIELD_LIMIT)
+
+
+def _understood(answer: dict[str, Any]) -> str:
+    understood = answer.get("understood_as")
+    return f"*Understood as: {clip(safe(understood), 300)}*\n\n" if understood else ""
 
 
 def answer_embed(answer: dict[str, Any], sources_searched: int) -> discord.Embed:
-    """The answer with [n] markers, one field per citation, and a footer."""
-    found = answer["found"]
+    """The public card of a found answer: the question as title, the answer once with clickable
+    [n], one compact source line; the passages themselves stay behind "Show passages".
+    A decline gets the same shape without sources (it is shown privately, see ``decline_line``)."""
+    found = bool(answer["found"])
     colour = discord.Colour.blue() if found else discord.Colour.light_grey()
-    understood = answer.get("understood_as")
-    lead = f"*Understood as: {clip(safe(understood), 300)}*\n\n" if understood else ""
-    embed = discord.Embed(description=clip(lead + safe(answer["answer"]), DESCRIPTION_LIMIT), colour=colour)
-    citations = answer["citations"] if found else answer.get("closest", [])
-    if not found:
-        embed.title = "I couldn't find that"
-        if citations:
-            note = "\n\nClosest passages (not an answer):"
-            embed.description = clip((embed.description or "") + note, DESCRIPTION_LIMIT)
-    shown = citations[:FIELDS_LIMIT]
-    for c in shown:
-        prefix = f"[{c['n']}] " if found else "• "
-        name = clip(prefix + safe(c["title"]), FIELD_NAME_LIMIT)
-        embed.add_field(name=name, value=_field_value(c), inline=False)
-    ms = answer.get("timings_ms", {}).get("total", 0.0)
-    embed.set_footer(text=clip(f"Searched {sources_searched} source(s) · {ms:.0f} ms", FOOTER_LIMIT))
-    _fit_total(embed, shown)
+    title = clip(safe(answer.get("question") or ""), FIELD_NAME_LIMIT) or None
+    embed = discord.Embed(title=title, colour=colour)
+    for linked, marked in ((True, True), (False, True), (False, False)):
+        text = _understood(answer) + _answer_text(answer, linked, marked)
+        if len(text) <= DESCRIPTION_LIMIT:  # fits whole: a cut could split a link or a bold run
+            break
+    embed.description = clip(text, DESCRIPTION_LIMIT)
+    citations = answer["citations"] if found else []
+    if citations:
+        groups = cited_sources(citations)
+        embed.add_field(name="Source" if len(groups) == 1 else "Sources", value=_sources_value(citations),
+                        inline=False)
+        footer = f"Quoted word for word · searched {plural(sources_searched, 'source')}"
+    else:
+        footer = f"Searched {plural(sources_searched, 'source')} · /sources lists them"
+    embed.set_footer(text=clip(footer, FOOTER_LIMIT))
+    _fit_total(embed)
     check_limits(embed)
     return embed
 
 
-def _fit_total(embed: discord.Embed, citations: list[dict[str, Any]]) -> None:
-    """Rebuild field texts smaller (longest first) until the whole embed is within 6000 characters."""
-    while len(embed) > TOTAL_LIMIT:
-        fields = embed.fields
-        if not fields:
-            description = embed.description or ""
-            embed.description = clip(description, max(0, len(description) - (len(embed) - TOTAL_LIMIT)))
-            break
-        i = max(range(len(fields)), key=lambda k: len(fields[k].value or ""))
-        value = fields[i].value or ""
-        new_len = max(20, len(value) - (len(embed) - TOTAL_LIMIT))
-        if new_len >= len(value):
-            embed.remove_field(len(fields) - 1)
-            continue
-        embed.set_field_at(i, name=fields[i].name, value=_field_value(citations[i], new_len), inline=False)
+def decline_line(answer: dict[str, Any]) -> str:
+    """A decline as one line of text (a reply to a mention)."""
+    return clip(_understood(answer).replace("\n\n", " ") + safe(answer["answer"]), 2000)
+
+
+def _fit_total(embed: discord.Embed) -> None:
+    """Cut the description (then the source lines) until the whole embed is within 6000 characters."""
+    over = len(embed) - TOTAL_LIMIT
+    if over > 0 and embed.description:
+        embed.description = clip(embed.description, max(1, len(embed.description) - over))
+    over = len(embed) - TOTAL_LIMIT
+    if over > 0 and embed.fields:
+        field = embed.fields[0]
+        embed.set_field_at(0, name=field.name, value=clip(field.value or "", max(1, len(field.value or "") - over)),
+                           inline=False)
 
 
 def check_limits(embed: discord.Embed) -> None:
@@ -168,16 +223,20 @@ STATUS_NOTES = {
 
 
 def passages_embed(answer: dict[str, Any], statuses: list[str] | None = None) -> discord.Embed:
-    """Full context of each citation (for the ephemeral "Show passages" button)."""
+    """Each citation in full, privately (the "Show passages" / "Closest passages" buttons): where it
+    is (with its offsets, for checking), a link to it, and the passage with the cited sentences in bold.
+    The closest passages of a decline are not an answer: they are not bold, and grey."""
     found = bool(answer.get("citations"))
     embed = discord.Embed(title="Cited passages" if found else "Closest passages (not an answer)",
-                          colour=discord.Colour.blue())
+                          colour=discord.Colour.blue() if found else discord.Colour.light_grey())
     parts = []
     citations = answer.get("citations") or answer.get("closest", [])
     for i, c in enumerate(citations):
         note = STATUS_NOTES.get((statuses or [])[i] if statuses and i < len(statuses) else "", "")
         note = f"\n*{note}*" if note else ""
-        parts.append(f"**[{c['n']}] {clip(safe(c['title']), 200)}** — {_where(c)}{note}\n{_passage_with_bold(c, 1500)}")
+        link = _link(c)
+        parts.append(f"**[{c['n']}] {clip(safe(c['title']), 200)}** — {_where(c)}{note}{link}\n"
+                     f"{_passage(c, 1500, bold=found)}")
     embed.description = clip("\n\n".join(parts) or "No passages.", DESCRIPTION_LIMIT)
     check_limits(embed)
     return embed

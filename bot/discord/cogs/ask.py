@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from bot.discord.answer_channel import channel_question
 from bot.discord.client import BUSY
-from bot.discord.render import answer_embed, clip, error_text, passages_embed
+from bot.discord.render import answer_embed, clip, decline_line, error_text, passages_embed
 from index.errors import QABotError
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ NO_PINGS = discord.AllowedMentions.none()
 GONE = "That answer is no longer available."
 THREAD_INTRO = ("Ask follow-up questions here (mention me or use /ask): I read each one with the questions "
                 "before it, so \"and Johnson?\" or \"what did he say about NATO?\" work.")
+PRIVATE_DECLINE = "I couldn't answer that from the indexed sources (details only for the asker)."
 log = logging.getLogger("qabot.discord")
 
 
@@ -61,6 +62,12 @@ class PassagesButton(_OnAnswer, discord.ui.DynamicItem[discord.ui.Button], templ
         )
         await interaction.followup.send(embed=passages_embed(stored, statuses), ephemeral=True,
                                         allowed_mentions=NO_PINGS)
+
+
+class ClosestButton(PassagesButton, template=r"qabot:closest:(?P<id>[0-9]+)"):
+    """Under a decline: the passages closest to the question (not an answer), privately."""
+
+    kind, label = "closest", "Closest passages"
 
 
 class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"qabot:fb:(?P<vote>up|down):(?P<id>[0-9]+)"):
@@ -143,8 +150,8 @@ async def _refused(bot: QABot, interaction: discord.Interaction) -> bool:
 
 
 def answer_view(answer_id: int, has_passages: bool, thread_button: bool = False) -> discord.ui.View:
-    """Buttons under an answer: passages (cited, or the closest ones when not found), feedback, and
-    "Continue in thread" when follow-ups are offered that way."""
+    """Buttons under a found answer: its passages, feedback, and "Continue in thread" when
+    follow-ups are offered that way."""
     view = discord.ui.View(timeout=None)
     if has_passages:
         view.add_item(PassagesButton(answer_id))
@@ -155,15 +162,32 @@ def answer_view(answer_id: int, has_passages: bool, thread_button: bool = False)
     return view
 
 
+def decline_view(answer_id: int, answer: dict[str, Any]) -> discord.ui.View | None:
+    """Under a decline only "Closest passages", and only when they can be relevant: none when the
+    name asked about is in no source (``unknown_name``). No votes or thread on a non-answer."""
+    if not answer.get("closest") or answer.get("declined_by") == "unknown_name":
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(ClosestButton(answer_id))
+    return view
+
+
+def _with(view: discord.ui.View | None) -> dict[str, Any]:
+    """The ``view`` argument of a send, when there is a view."""
+    return {"view": view} if view is not None else {}
+
+
 @dataclass
 class Shown:
     """An answer ready to post, and what happens after it is posted."""
 
     embed: discord.Embed
-    view: discord.ui.View
+    view: discord.ui.View | None  # None: nothing to press (a decline with no relevant passages)
     answer_id: int
     question: str
     start_thread: bool  # followups = "thread" and not already in one of our threads
+    found: bool = True
+    line: str = ""  # a decline as one line (the reply to a mention)
 
 
 class AskCog(commands.Cog):
@@ -194,8 +218,11 @@ class AskCog(commands.Cog):
         data: dict[str, Any] = answer.to_json()
         answer_id = await bot.run_blocking(bot.records.save_answer, guild_id, user_id, channel_id, question, data)
         sources = await bot.run_blocking(lambda: len(space.loaded().sources))
+        if not answer.found:
+            return Shown(answer_embed(data, sources), decline_view(answer_id, data), answer_id, question, False,
+                         found=False, line=decline_line(data))
         mode = bot.settings.discord.followups if guild_id is not None and not earlier else "off"
-        view = answer_view(answer_id, bool(answer.citations or answer.closest), thread_button=mode == "button")
+        view = answer_view(answer_id, bool(answer.citations), thread_button=mode == "button")
         return Shown(answer_embed(data, sources), view, answer_id, question, mode == "thread")
 
     async def _posted(self, shown: Shown, message: discord.Message | None, channel: Any) -> None:
@@ -226,9 +253,25 @@ class AskCog(commands.Cog):
             shown = await self._answer(question, interaction.user.id, interaction.channel_id, guild)
         finally:
             self.bot.work.leave(guild)
-        posted = await interaction.followup.send(embed=shown.embed, view=shown.view, allowed_mentions=NO_PINGS,
-                                                 wait=True)
+        if not shown.found:
+            await self._decline_privately(interaction, shown)
+            return
+        posted = await interaction.followup.send(embed=shown.embed, **_with(shown.view),
+                                                 allowed_mentions=NO_PINGS, wait=True)
         await self._posted(shown, posted, interaction.channel)
+
+    @staticmethod
+    async def _decline_privately(interaction: discord.Interaction, shown: Shown) -> None:
+        """A decline is for the asker only: the public "thinking" message goes, a private one comes.
+        Discord turns the first followup after a deferral into an edit of that public message, so it
+        is completed (with a line that is true should the removal fail) and removed first."""
+        try:
+            await interaction.edit_original_response(content=PRIVATE_DECLINE)
+            await interaction.delete_original_response()
+        except discord.HTTPException:
+            log.info("could not remove the thinking message", exc_info=True)
+        await interaction.followup.send(embed=shown.embed, **_with(shown.view),
+                                        ephemeral=True, allowed_mentions=NO_PINGS)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -268,8 +311,11 @@ class AskCog(commands.Cog):
             return
         finally:
             self.bot.work.leave(guild)
-        posted = await message.reply(embed=shown.embed, view=shown.view, mention_author=False,
-                                     allowed_mentions=NO_PINGS)
+        if not shown.found:  # one line, the closest passages one press away (privately)
+            await message.reply(shown.line, mention_author=False, allowed_mentions=NO_PINGS, **_with(shown.view))
+            return
+        posted = await message.reply(embed=shown.embed, mention_author=False, allowed_mentions=NO_PINGS,
+                                     **_with(shown.view))
         await self._posted(shown, posted, message.channel)
 
     @staticmethod
@@ -281,5 +327,5 @@ class AskCog(commands.Cog):
 
 
 async def setup(bot: QABot) -> None:
-    bot.add_dynamic_items(PassagesButton, FeedbackButton, ThreadButton)
+    bot.add_dynamic_items(PassagesButton, ClosestButton, FeedbackButton, ThreadButton)
     await bot.add_cog(AskCog(bot))
