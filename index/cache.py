@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedder import Embedder
+from index.embedder import Embedder, vectors_id
 
 
 @contextlib.contextmanager
@@ -42,6 +42,7 @@ class EmbeddingCache:
         self, embedder: Embedder, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> tuple[np.ndarray, int]:
         """Vectors for texts (cached or computed) and how many had to be computed."""
+        key = vectors_id(embedder)
         hashes = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
         found: dict[str, np.ndarray] = {}
         with self._connect() as db:
@@ -50,7 +51,7 @@ class EmbeddingCache:
                 marks = ",".join("?" * len(part))
                 for h, blob in db.execute(
                     f"SELECT hash, vec FROM emb WHERE model = ? AND hash IN ({marks})",
-                    [embedder.name, *part],
+                    [key, *part],
                 ):
                     found[h] = np.frombuffer(blob, dtype=np.float32)
         missing = sorted({h for h in hashes if h not in found})
@@ -74,7 +75,7 @@ class EmbeddingCache:
             with self._connect() as db:
                 db.executemany(
                     "INSERT OR REPLACE INTO emb VALUES (?, ?, ?)",
-                    [(embedder.name, h, v.astype(np.float32).tobytes()) for h, v in zip(missing, vectors, strict=True)],
+                    [(key, h, v.astype(np.float32).tobytes()) for h, v in zip(missing, vectors, strict=True)],
                 )
             found.update(zip(missing, vectors, strict=True))
         dim = embedder.dimension
