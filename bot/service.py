@@ -211,7 +211,8 @@ class QAService:
         if self._embedder is None:
             if self.base is not None:
                 return self.base.embedder  # one model in memory for every space
-            self._embedder = make_embedder(self.settings.index.model)
+            index = self.settings.index
+            self._embedder = make_embedder(index.model, index.backend, self.settings.model_cache(self.index_dir))
         return self._embedder
 
     @property

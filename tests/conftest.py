@@ -51,10 +51,17 @@ class FakeEmbedder:
         return self.embed(texts)
 
 
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of derived ONNX models for the whole session (deriving takes about 15 s)."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models_dir: Path) -> None:
     """No test touches the user's real index or config."""
     monkeypatch.setenv("QABOT_INDEX_DIR", str(tmp_path / "default-index"))
+    monkeypatch.setenv("QABOT_MODEL_CACHE", str(models_dir))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("QABOT_CONFIG", raising=False)
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
@@ -78,12 +85,13 @@ def built_fake_service(fake_service: QAService) -> QAService:
 
 
 @pytest.fixture(scope="session")
-def real_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QAService]:
+def real_service(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[QAService]:
     """The real model and real FAISS over the bundled article plus two dev articles, built once."""
-    from index.embedder import E5Embedder
+    from index.embedder import DEFAULT_BACKEND, make_embedder
 
     index_dir = tmp_path_factory.mktemp("real-index")
-    service = QAService(Settings(), index_dir, embedder=E5Embedder())
+    embedder = make_embedder(DEFAULT_MODEL, DEFAULT_BACKEND, models_dir)
+    service = QAService(Settings(), index_dir, embedder=embedder)
     sources = service.configured_sources() + service.read_paths([DATA / "harbour.txt", DATA / "quake.md"])
     service.build(sources)
     yield service
