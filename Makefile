@@ -41,6 +41,7 @@ fit: install
 train-reader: install
 	$(BIN)/pip install --quiet -e '.[train]'
 	$(BIN)/python train/train_reader.py --ship
+	QABOT_EXPORT_TEST=1 $(BIN)/python -m pytest -q tests/test_reader.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
