@@ -68,7 +68,8 @@ def render_explanation(explanation: dict[str, Any]) -> str:
     decision = explanation.get("decision")
     if decision:
         verdict = "answer" if decision["probability"] >= decision["threshold"] else "decline (low_confidence)"
-        lines.append(f"  decision: probability {decision['probability']:.3f} vs threshold "
+        read = f" (reader {decision['reader']:.3f})" if decision.get("reader") is not None else ""
+        lines.append(f"  decision: probability {decision['probability']:.3f}{read} vs threshold "
                      f"{decision['threshold']:.3f} -> {verdict}")
         lines.extend(_terms(decision["features"]))
     return "\n".join(lines) + "\n"
