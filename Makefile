@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test lint bench eval fit clean
+.PHONY: install demo test lint bench eval fit train-reader clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,13 @@ eval: install
 
 fit: install
 	$(BIN)/python bench/fit.py --write
+
+# Retrain the reader from train/data/ (train/reader.toml; about an hour on 2 cores) and ship it
+# to index/data/; then refit the answer model on it with `make fit`.
+train-reader: install
+	$(BIN)/pip install --quiet -e '.[train]'
+	$(BIN)/python train/train_reader.py --ship
+	QABOT_EXPORT_TEST=1 $(BIN)/python -m pytest -q tests/test_reader.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

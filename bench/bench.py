@@ -63,13 +63,16 @@ def main() -> int:
                      f"{(time.perf_counter() - t) * 1000:.0f} ms"))
 
         service.ask("warm up")
-        latencies = []
+        latencies, reading = [], []
         for q in questions(args.questions):
             t = time.perf_counter()
-            service.ask(q)
+            answer = service.ask(q)
             latencies.append((time.perf_counter() - t) * 1000)
+            reading.append(answer.timings_ms.get("read", 0.0))
         rows.append((f"warm question, p50 over {len(latencies)}", f"{statistics.median(latencies):.1f} ms"))
         rows.append((f"warm question, p95 over {len(latencies)}", f"{pct(latencies, 0.95):.1f} ms"))
+        rows.append((f"  of which the reader ({service.answerer().model.reader_candidates} candidates), p50 / p95",
+                     f"{statistics.median(reading):.1f} / {pct(reading, 0.95):.1f} ms"))
         rows.append(("peak RSS, this process (model + index + spaCy)",
                      f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"))
 

@@ -9,8 +9,10 @@ eval/data) and the SQuAD 2.0 subset in ../shared/benchmarks/squad2 (each article
 the bundled article). Each question belongs to one article (its evidence's); out-of-scope ones
 to the article set they were written for. Real model, real spaCy, real FAISS.
 
-Two fits (numpy + scipy's L-BFGS): a listwise ranker over each question's candidate sentences
-(softmax; the right ones hold the evidence), then a logistic regression for the probability
+Three fits (numpy + scipy's L-BFGS): a listwise ranker over each question's candidate sentences
+(softmax; the right ones hold the evidence), a listwise reranker over the ranker's top
+--read candidates with the reader's log-odds added (index/reader.py: the reader was trained on
+SQuAD train and ReQA only, so it never saw any of these articles), then a logistic regression for the probability
 that the composed answer holds the key (out-of-scope questions: 0), our articles and SQuAD
 weighing the same, each weight kept on the side of zero that index/features.py ANSWER_SIGNS
 gives it. The threshold is the highest probability that declines at most --target of the
@@ -21,10 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -41,10 +45,12 @@ from index.embedder import E5Embedder  # noqa: E402
 from index.features import ANSWER_FEATURES, ANSWER_SIGNS, RANKING  # noqa: E402
 from index.model import MODEL_FILE, AnswerModel, Linear  # noqa: E402
 from index.question import analyse  # noqa: E402
+from index.reader import Reader  # noqa: E402
 from index.sources import read_file  # noqa: E402
 from index.speakers import load_parser  # noqa: E402
 
-SQUAD = ROOT.parent / "shared" / "benchmarks" / "squad2"
+# ../shared beside the clone, or wherever QABOT_SHARED says (a git worktree has no ../shared)
+SQUAD = Path(os.environ.get("QABOT_SHARED", ROOT.parent / "shared")) / "benchmarks" / "squad2"
 PROJECT_ARTICLES = [ROOT / "tests/data/harbour.txt", ROOT / "tests/data/quake.md",
                     *sorted((ROOT / "eval/data").iterdir())]
 BLIND = {"blind": "wildfire", "blind2": "court", "blind3": "measles", "blind4": "election", "blind5": "rates",
@@ -91,8 +97,25 @@ def load_items(squad: bool = True) -> tuple[list[Item], dict[str, list]]:
     return items, corpora
 
 
+class CachedReader(Reader):
+    """The shipped reader, each (question, previous, sentence) read once per run: every fold
+    reads the same candidates again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cache: dict[tuple[str, str, str], float] = {}
+
+    def logits(self, question: str, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        todo = list(dict.fromkeys(p for p in pairs if (question, *p) not in self.cache))
+        if todo:
+            for pair, value in zip(todo, super().logits(question, todo), strict=True):
+                self.cache[(question, *pair)] = float(value)
+        return np.array([self.cache[(question, *p)] for p in pairs], dtype=np.float32)
+
+
 def build_services(corpora: dict[str, list], work: Path) -> dict[str, QAService]:
     embedder = E5Embedder()
+    reader = CachedReader()
     services = {}
     for name, sources in corpora.items():
         service = QAService(Settings(), work / name, embedder=embedder)
@@ -100,6 +123,7 @@ def build_services(corpora: dict[str, list], work: Path) -> dict[str, QAService]
             service.loaded()
         except Exception:  # noqa: BLE001 - no index yet, or from another version: build it
             service.build(sources)
+        service.answerer().retriever.reader = reader
         services[name] = service
     return services
 
@@ -126,10 +150,16 @@ def collect_candidates(items: list[Item], services: dict[str, QAService]) -> Non
             options["speakers"] = frozenset(r.speakers_named(q.speaker.who))
             if q.speaker.strict and r.rows_spoken_by(q.speaker.who):
                 options["rows"] = r.rows_spoken_by(q.speaker.who)
-        hits = r.search(q, 40, **options).hits
+        hits = r.search(q, 40, model=replace(r.model, reader_candidates=0), **options).hits
         item.candidates = [
             (h.features, label(item.case, h.sentence.text, r.index.chunks[h.sentence.chunk_id].text)) for h in hits
         ]
+        if q.english and hits:  # the reader's log-odds of the first READ_POOL (the reranker reads the top few)
+            reader = r.reader or Reader()
+            pool = hits[:READ_POOL]
+            logits = reader.logits(q.text, [(r.previous_text(h.sentence.row), h.sentence.text) for h in pool])
+            for (features, _), logit in zip(item.candidates[:READ_POOL], logits, strict=True):
+                features["reader"] = float(np.clip(logit, -12.0, 12.0))
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, weights: np.ndarray, signs: list[int], l2: float = 1.0,
@@ -190,15 +220,40 @@ def fit_ranker(items: list[Item], names: list[str]) -> Linear:
     return Linear({f: round(float(v), 5) for f, v in zip(names, w, strict=True)}, 0.0)
 
 
-def ranking_loao(items: list[Item], folds: list[str], names: list[str]) -> tuple[float, float]:
-    """Leave-one-article-out share of answerable questions whose top-ranked candidate is right."""
+def read_top(item: Item, ranker: Linear, n: int) -> list[tuple[dict[str, float], int]]:
+    """The ranker's top n candidates of an item among those the reader read (English questions)."""
+    read = [c for c in item.candidates if "reader" in c[0]]
+    return sorted(read, key=lambda c: -ranker.score(c[0]))[:n] if n else []
+
+
+def fit_reranker(items: list[Item], ranker: Linear, names: list[str], n: int) -> Linear:
+    """The ranker's top n candidates of each question scored again with the reader's log-odds."""
+    tops = [read_top(item, ranker, n) for item in items]
+    groups = [(np.array([[f.get(name, 0.0) for name in names] for f, _ in top]),
+               np.array([lab for _, lab in top], float)) for top in tops if any(lab for _, lab in top)]
+    if not groups:
+        return Linear({}, 0.0)
+    w = fit_listwise(groups)
+    return Linear({f: round(float(v), 5) for f, v in zip(names, w, strict=True)}, 0.0)
+
+
+def ranking_loao(items: list[Item], folds: list[str], names: list[str], read: int = 0,
+                 rerank: list[str] | None = None) -> tuple[float, float]:
+    """Leave-one-article-out share of answerable questions whose top-ranked candidate is right
+    (with ``read``: after the reranker over the ranker's top ``read`` with ``rerank``'s features)."""
     right: dict[bool, list[int]] = {True: [], False: []}
     for fold in folds:
-        ranker = fit_ranker([i for i in items if i.fold != fold], names)
+        train = [i for i in items if i.fold != fold]
+        ranker = fit_ranker(train, names)
+        reranker = fit_reranker(train, ranker, rerank, read) if read and rerank else None
         for item in items:
             if item.fold != fold or item.case.out_of_scope:
                 continue
-            best = max(item.candidates, key=lambda c: ranker.score(c[0]), default=({}, 0))
+            top = read_top(item, ranker, read) if reranker else []
+            if top:
+                best = max(top, key=lambda c: reranker.score(c[0]))  # type: ignore[union-attr]
+            else:
+                best = max(item.candidates, key=lambda c: ranker.score(c[0]), default=({}, 0))
             right[item.corpus == "project"].append(best[1])
     return float(np.mean(right[True])), float(np.mean(right[False]))
 
@@ -237,6 +292,8 @@ def run_all(items: list[Item], services: dict[str, QAService], model: AnswerMode
 
 
 CROSSLINGUAL = ("top_dense", "dense_spread")  # what a question in another language still has
+READ_POOL = 16  # candidates read while collecting: the shipped ranker's first, among which a refit one picks
+READ = 6  # candidates the reader reads: see docs/eval.md (--read-sweep) and docs/benchmarks.md
 
 
 def fit_answerer(runs: list[Run], target: float, names: tuple[str, ...] = ANSWER_FEATURES) -> tuple[Linear, float]:
@@ -276,9 +333,12 @@ def score(runs: list[Run]) -> dict[str, float]:
 
 
 def fit(items: list[Item], services: dict[str, QAService], names: list[str], target: float,
-        margin: float) -> tuple[AnswerModel, list[Run]]:
+        margin: float, read: int = 0) -> tuple[AnswerModel, list[Run]]:
     ranker = fit_ranker(items, names)
-    model = AnswerModel("fitting", ranker, Linear({}), 0.0, {"pick_margin": margin})
+    rerank = [*names, "reader"]
+    reranker = fit_reranker(items, ranker, rerank, read) if read else Linear({}, 0.0)
+    model = AnswerModel("fitting", ranker, Linear({}), 0.0, {"pick_margin": margin}, reranker=reranker,
+                        reader_candidates=read if reranker.weights else 0)
     runs = run_all(items, services, model)
     answerer, threshold = fit_answerer(runs, target)
     crosslingual, cross_threshold = fit_answerer(runs, target, CROSSLINGUAL)
@@ -313,16 +373,36 @@ def main() -> int:
     parser.add_argument("--margin", type=float, default=1.0, help="ranker-score margin for runner-up sentences")
     parser.add_argument("--work", type=Path, default=Path("/tmp/qabot-fit"), help="where the indexes are built")
     parser.add_argument("--no-loao", action="store_true", help="skip leave-one-article-out")
+    parser.add_argument("--read", type=int, default=READ, help="candidates the reader reads (0: no reader)")
+    parser.add_argument("--read-sweep", action="store_true",
+                        help="only the ranking: leave-one-article-out top-sentence accuracy for several --read")
+    parser.add_argument("--candidates", type=Path, help="keep the collected candidates in this file and reuse them")
     parser.add_argument("--rank-ablation", action="store_true",
                         help="only the ranker: leave-one-article-out top-sentence accuracy without each feature")
     args = parser.parse_args()
     started = time.time()
     items, corpora = load_items()
     services = build_services(corpora, args.work)
-    collect_candidates(items, services)
+    if args.candidates and args.candidates.is_file():
+        kept = json.loads(args.candidates.read_text(encoding="utf-8"))
+        for item, candidates in zip(items, kept, strict=True):
+            item.candidates = [(f, int(lab)) for f, lab in candidates]
+    else:
+        collect_candidates(items, services)
+        if args.candidates:
+            args.candidates.write_text(json.dumps([i.candidates for i in items]), encoding="utf-8")
     names = [n for n in RANKING if n != args.ablate]
+    rerank = [*names, "reader"]
+    if args.ablate == "reader":
+        args.read = 0
     folds = sorted({i.fold for i in items})
     print(f"{len(items)} questions, {len(folds)} articles; candidates collected in {time.time() - started:.0f} s")
+    print(f"{'reader reads':28} {'ours':>7} {'SQuAD':>7}   (leave-one-article-out: top candidate holds the evidence)")
+    for read in (0, 1, 2, 3, 4, 6, 8, 12, 20) if args.read_sweep else (0, args.read):
+        ours, squad = ranking_loao(items, folds, names, read, rerank)
+        print(f"{'no reader' if not read else f'top {read}':28} {ours:7.1%} {squad:7.1%}")
+    if args.read_sweep:
+        return 0
     if args.rank_ablation:
         print(f"{'ranking features':28} {'ours':>7} {'SQuAD':>7}   (best candidate holds the evidence)")
         for left_out in [None, *names]:
@@ -333,12 +413,13 @@ def main() -> int:
     results: list[Run] = []
     if not args.no_loao:
         for fold in folds:
-            model, _ = fit([i for i in items if i.fold != fold], services, names, args.target, args.margin)
+            model, _ = fit([i for i in items if i.fold != fold], services, names, args.target, args.margin,
+                           args.read)
             if args.ablate in ANSWER_FEATURES:
                 model = model.without(args.ablate)
             results += decide(run_all([i for i in items if i.fold == fold], services, model), model)
         print(table("LEAVE-ONE-ARTICLE-OUT (fit on the other articles, score the one left out)", grouped(results)))
-    model, runs = fit(items, services, names, args.target, args.margin)
+    model, runs = fit(items, services, names, args.target, args.margin, args.read)
     if args.ablate in ANSWER_FEATURES:
         model = model.without(args.ablate)
     print(table("IN-SAMPLE (fit on everything, scored on the same questions)", grouped(decide(runs, model))))

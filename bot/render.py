@@ -191,7 +191,8 @@ def render_explanation(explanation: dict[str, Any], answer: Answer | None = None
     lines = [f"verdict: {verdict(answer)}"] if answer is not None else []
     decision = explanation.get("decision")
     if decision:
-        lines.append(f"  decision: probability {decision['probability']:.3f} vs threshold "
+        read = f" (reader {decision['reader']:.3f})" if decision.get("reader") is not None else ""
+        lines.append(f"  decision: probability {decision['probability']:.3f}{read} vs threshold "
                      f"{decision['threshold']:.3f}")
         lines.extend(_terms(decision["features"]))
     lines.append(f"question: kind={q['kind']} answer types={','.join(q['answer_types']) or '-'} "

@@ -9,7 +9,7 @@ from typing import Any
 from index.features import Unseen, answer_features
 from index.lexicon import PEOPLE_NOUNS, TITLE_WORDS
 from index.links import public_url, text_fragment_link
-from index.model import AnswerModel
+from index.model import AnswerModel, sigmoid
 from index.query import SpeakerQuestion, generic_topic, tokenize, words
 from index.question import Question, analyse
 from index.retriever import Retrieval, Retriever
@@ -67,13 +67,15 @@ class Answer:
     explanation: dict[str, Any] | None = None  # with explain=True: every feature and weight
     understood_as: str | None = None  # a follow-up read with the questions before it, when that changed it
     answer_types: list[str] = field(default_factory=list)  # entity labels the question asks for ("GPE": where)
+    reader: float | None = None  # the reader's probability that the best passage answers (None: not read)
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON schema (``explanation`` only when asked for)."""
         data = asdict(self)
         data["timings_ms"] = {k: round(v, 2) for k, v in self.timings_ms.items()}
-        if data["confidence"] is not None:
-            data["confidence"] = round(data["confidence"], 4)
+        for name in ("confidence", "reader"):
+            if data[name] is not None:
+                data[name] = round(data[name], 4)
         if self.explanation is None:
             del data["explanation"]
         return data
@@ -118,7 +120,7 @@ class Answerer:
         timings["total"] = (time.perf_counter() - started) * 1000
         return Answer(answer.question, answer.answer, answer.found, answer.citations, timings, answer.closest,
                       answer.declined_by, trace.get("confidence"), self._explain(q, trace) if explain else None,
-                      answer_types=sorted(q.answer_types))
+                      answer_types=sorted(q.answer_types), reader=trace.get("reader"))
 
     def _search(
         self, q: Question, k: int, timings: dict[str, float], trace: dict[str, Any], **options: Any
@@ -140,13 +142,17 @@ class Answerer:
             r.unknown_kind(q, unseen_anywhere),
         )
         top = hits[0] if hits else None
+        read = [h.features["reader"] for h in hits if "reader" in h.features]
+        if top is not None and read and "reader" not in top.features:
+            read = [min(read), *read]  # the best of these was not read: as low as the lowest read
         features = answer_features(
             q, [h.score for h in hits[:2]], top.features if top else {}, retrieval.spread, signals,
             r.missing_rarity(set(q.content), top.sentence.row) if top else 1.0,
-            top is not None and q.negated != r.negated(top.sentence.row),
+            top is not None and q.negated != r.negated(top.sentence.row), read or None,
         )
         probability = self.model.probability(features, q.english)
-        trace.update(confidence=probability, answer_features=features)
+        trace.update(confidence=probability, answer_features=features,
+                     reader=sigmoid(read[0]) if read else None)
         return self.model.answers(features, q.english)
 
     def _general_answer(self, q: Question, k: int, timings: dict[str, float], trace: dict[str, Any]) -> Answer:
@@ -310,14 +316,17 @@ class Answerer:
     def _explain(self, q: Question, trace: dict[str, Any]) -> dict[str, Any]:
         """Every feature of the top hits with its weight and contribution, and the answer decision."""
         hits: list[Hit] = trace.get("hits", [])[:5]
-        ranker = self.model.ranker
+
+        def weights(hit: Hit) -> dict[str, float]:  # a hit the reader read was scored by the reranker
+            return (self.model.reranker if "reader" in hit.features else self.model.ranker).weights
+
         out: dict[str, Any] = {
             "question": {"kind": q.kind, "answer_types": sorted(q.answer_types), "names": [n.text for n in q.names],
                          "content": sorted(q.content)},
             "hits": [
                 {"text": h.sentence.text, "score": round(h.score, 4),
-                 "features": {name: {"value": round(value, 4), "weight": round(ranker.weights.get(name, 0.0), 4),
-                                     "contribution": round(ranker.weights.get(name, 0.0) * value, 4)}
+                 "features": {name: {"value": round(value, 4), "weight": round(weights(h).get(name, 0.0), 4),
+                                     "contribution": round(weights(h).get(name, 0.0) * value, 4)}
                               for name, value in h.features.items()}}
                 for h in hits
             ],
@@ -327,6 +336,7 @@ class Answerer:
             threshold = self.model.threshold if q.english else self.model.crosslingual_threshold
             out["decision"] = {
                 "probability": round(trace["confidence"], 4), "threshold": threshold,
+                "reader": None if trace.get("reader") is None else round(trace["reader"], 4),
                 "features": {name: {"value": round(value, 4), "weight": round(answerer.weights.get(name, 0.0), 4),
                                     "contribution": round(answerer.weights.get(name, 0.0) * value, 4)}
                              for name, value in trace["answer_features"].items()},

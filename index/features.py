@@ -135,8 +135,11 @@ def ranking_features(pool: Pool, row: int) -> dict[str, float]:
 ANSWER_FEATURES = (
     "top_score", "margin", "top_dense", "dense_spread", "top_coverage", "top_idf_coverage", "missing_rarity",
     "unseen", "unseen_topic", "all_unseen", "unknown_kind", "type_missing", "place_missing", "count_missing",
-    "names_missing", "negation",
+    "names_missing", "negation", "reader_top", "reader_margin",
 )
+
+# The reranker's features: every ranking feature plus the reader's log-odds (index.reader).
+RERANKING = (*RANKING, "reader")
 
 
 # Which way each answer feature may push the probability (+1: more of it, more likely answered).
@@ -145,6 +148,7 @@ ANSWER_SIGNS = {
     "top_score": 1, "margin": 1, "top_dense": 1, "dense_spread": 1, "top_coverage": 1, "top_idf_coverage": 1,
     "missing_rarity": -1, "unseen": -1, "unseen_topic": -1, "all_unseen": -1, "unknown_kind": -1,
     "type_missing": -1, "place_missing": -1, "count_missing": -1, "names_missing": -1, "negation": -1,
+    "reader_top": 1, "reader_margin": 1,
 }
 
 
@@ -159,11 +163,14 @@ class Unseen:
 
 def answer_features(
     question: Question, scores: list[float], top: dict[str, float], spread: float, unseen: Unseen,
-    missing_rarity: float = 0.0, negation: bool = False,
+    missing_rarity: float = 0.0, negation: bool = False, reader: list[float] | None = None,
 ) -> dict[str, float]:
     """What the decision to answer reads: the best candidate's features and ranking score, its
     lead over the next, how far its cosine stands above the pool's, the question's words that no
-    source holds, and the rarest question word the best sentence lacks."""
+    source holds, the rarest question word the best sentence lacks, and the reader's log-odds
+    for the best candidate and its lead over the best other one it read (``reader``: the
+    reader's log-odds of the candidates it read, the best candidate's first; None: not read)."""
+    read = reader or []
     return {
         "top_score": scores[0] if scores else 0.0,
         "margin": scores[0] - scores[1] if len(scores) > 1 else 1.0,
@@ -183,4 +190,6 @@ def answer_features(
         "count_missing": 1.0 if question.counted and not top.get("counts") else 0.0,
         "names_missing": 1.0 - top.get("names", 0.0) if question.names else 0.0,
         "negation": 1.0 if negation else 0.0,
+        "reader_top": read[0] if read else 0.0,
+        "reader_margin": read[0] - max(read[1:]) if len(read) > 1 else 0.0,
     }

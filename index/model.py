@@ -51,6 +51,10 @@ class AnswerModel:
     # for questions not in English: the same decision from the language-independent features
     crosslingual: Linear = field(default_factory=lambda: Linear({}, 0.0))
     crosslingual_threshold: float = 0.5
+    # the reader's stage: the ranker's top ``reader_candidates`` are read and scored again by the
+    # reranker, whose features add the reader's log-odds ("reader"); 0 candidates: no reader
+    reranker: Linear = field(default_factory=lambda: Linear({}, 0.0))
+    reader_candidates: int = 0
 
     @property
     def pick_margin(self) -> float:
@@ -69,10 +73,11 @@ class AnswerModel:
 
     def without(self, feature: str) -> AnswerModel:
         """The same model with one feature's weight set to zero (``qabot eval --ablate``)."""
-        known = set(self.ranker.weights) | set(self.answerer.weights)
+        known = set(self.ranker.weights) | set(self.answerer.weights) | set(self.reranker.weights)
         if feature not in known:
             raise QABotError(f"Unknown feature {feature!r}; known: {', '.join(sorted(known))}.")
-        return replace(self, ranker=self.ranker.without(feature), answerer=self.answerer.without(feature))
+        return replace(self, ranker=self.ranker.without(feature), answerer=self.answerer.without(feature),
+                       reranker=self.reranker.without(feature))
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -83,6 +88,8 @@ class AnswerModel:
             "threshold": self.threshold,
             "crosslingual": {"weights": self.crosslingual.weights, "bias": self.crosslingual.bias,
                              "threshold": self.crosslingual_threshold},
+            "reranker": {"weights": self.reranker.weights, "bias": self.reranker.bias,
+                         "candidates": self.reader_candidates},
             "notes": self.notes,
         }
 
@@ -100,9 +107,10 @@ def load_model(path: Path = MODEL_FILE) -> AnswerModel:
         if data.get("format") != MODEL_FORMAT:
             raise ValueError(f"format {data.get('format')!r}, expected {MODEL_FORMAT}")
         cross = data.get("crosslingual", {"weights": {}, "bias": 0.0, "threshold": 0.5})
+        rerank = data.get("reranker", {"weights": {}, "bias": 0.0, "candidates": 0})
         return AnswerModel(str(data["version"]), _linear(data["ranker"]), _linear(data["answerer"]),
                            float(data["threshold"]), dict(data.get("notes", {})), _linear(cross),
-                           float(cross.get("threshold", 0.5)))
+                           float(cross.get("threshold", 0.5)), _linear(rerank), int(rerank.get("candidates", 0)))
     except FileNotFoundError:
         raise QABotError(f"The answer model {path} is missing; reinstall qabot or run bench/fit.py.") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from index.query import (
     words,
 )
 from index.question import Question
+from index.reader import Reader, shared_reader
 from index.store import LoadedIndex
 from index.types import ANSWER_ROLES, Hit
 
@@ -82,10 +83,12 @@ DERIVED = ("antecedent", "_speaker_words", "context_rows", "bm25", "carried_toke
 class Retriever(People):
     """Hybrid search over one loaded index generation."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, model: AnswerModel | None = None) -> None:
+    def __init__(self, index: LoadedIndex, embedder: Embedder, model: AnswerModel | None = None,
+                 reader: Reader | None = None) -> None:
         self.index = index
         self.embedder = embedder
         self.model = model or load_model()
+        self.reader = reader  # None: the shared one (index.reader), loaded on the first question it reads
         self.sentences = index.sentences
         self.vectors = index.vectors()  # a view: the vectors stay where FAISS holds them
         self._by_initial: dict[str, list[str]] | None = None  # built on first fuzzy look-up
@@ -259,8 +262,41 @@ class Retriever(People):
         hits = self._collapse(hits)
         hits.sort(key=lambda h: -h.score)
         spread = max(dense.values()) - float(np.mean(list(dense.values()))) if dense else 0.0
-        timings["fuse"] = (time.perf_counter() - t2) * 1000
+        t3 = time.perf_counter()
+        timings["fuse"] = (t3 - t2) * 1000
+        hits = self.read(question, hits, model)
+        if model.reader_candidates and question.english:
+            timings["read"] = (time.perf_counter() - t3) * 1000
         return Retrieval(hits[:k], qv, timings, spread)
+
+    def previous_text(self, row: int) -> str:
+        """The sentence before this one in its source ("" for the first): the reader's context."""
+        if row <= 0:
+            return ""
+        before = self.sentences[row - 1]
+        return before.text if before.source_id == self.sentences[row].source_id else ""
+
+    def read(self, question: Question, hits: list[Hit], model: AnswerModel) -> list[Hit]:
+        """The reader (index.reader) reads the ranker's top candidates with the question; the
+        fitted reranker scores them again with its log-odds as the feature ``reader``. Those come
+        first; the rest keep their order below them, scored as if the reader rated them as low as
+        the lowest it read. Questions not in English are not read (the reader knows English)."""
+        n = model.reader_candidates
+        if not n or not hits or not question.english:
+            return hits
+        top = hits[:n]
+        reader = self.reader or shared_reader()
+        logits = reader.logits(question.text, [(self.previous_text(h.sentence.row), h.sentence.text) for h in top])
+        read = []
+        for hit, logit in zip(top, logits, strict=True):
+            features = {**hit.features, "reader": float(np.clip(logit, -12.0, 12.0))}
+            read.append(replace(hit, score=model.reranker.score(features), features=features))
+        read.sort(key=lambda h: -h.score)
+        floor = min(float(np.clip(logits.min(), -12.0, 12.0)), 12.0)
+        lowest = read[-1].score
+        rest = [replace(h, score=min(lowest - 1e-3, model.reranker.score({**h.features, "reader": floor})))
+                for h in hits[n:]]
+        return read + rest
 
     def idf_coverage(self, content: set[str], row: int) -> float:
         """Share of the question's content words held in context, each weighted by its rarity."""
