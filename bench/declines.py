@@ -2,12 +2,14 @@
 model), and the claim of each ``unknown_name`` ("I couldn't find X") and ``not_quoted`` ("The sources
 mention X") decline checked against the source text by ``bot.claims``.
 
-Corpora as in bench/fit.py: our news articles indexed together for eval/*.jsonl (not the sets of
-fit.UNSEEN, whose first run is not yet made), and the 11 SQuAD 2.0 articles in ../shared indexed
-together for their questions. Exit status 1 if any claim is false.
+Corpora as in bench/fit.py (``--work`` may point at its indexes, they are the same): our news
+articles indexed together for eval/*.jsonl (not the sets of fit.UNSEEN, whose first run is not yet
+made), and each SQuAD 2.0 article of ../shared (QABOT_SQUAD) indexed with the bundled one for its
+questions. Exit status 1 if any claim is false.
 
-    python bench/declines.py                 # every question (about 4,300; minutes)
-    python bench/declines.py --sample 20     # the first 20 of each set
+    python bench/declines.py                                  # every question (about 4,300)
+    python bench/declines.py --sample 20                      # the first 20 of each set
+    python bench/declines.py --squad Normans --work /tmp/qabot-fit   # one SQuAD article, fit.py's indexes
 """
 
 from __future__ import annotations
@@ -31,20 +33,20 @@ from bot.service import QAService, bundled_source  # noqa: E402
 from index.sources import read_file  # noqa: E402
 
 
-def sets(sample: int | None) -> dict[str, tuple[str, list[Case]]]:
+def sets(sample: int | None, squad: list[str]) -> dict[str, tuple[str, list[Case]]]:
     """Set name -> (corpus name, its questions)."""
     found: dict[str, tuple[str, list[Case]]] = {}
     for path in sorted((ROOT / "eval").glob("*.jsonl")):
         if path.stem not in UNSEEN:
             found[path.stem] = ("project", load_cases(path)[:sample])
-    for path in sorted(SQUAD.glob("*.jsonl")):
-        found[f"squad2/{path.stem}"] = ("squad2", load_cases(path)[:sample])
+    for name in squad:
+        found[f"squad2/{name}"] = (name, load_cases(SQUAD / f"{name}.jsonl")[:sample])
     return found
 
 
-def corpora() -> dict[str, list]:
-    return {"project": [bundled_source(), *(read_file(p) for p in PROJECT_ARTICLES)],
-            "squad2": [read_file(p) for p in sorted(SQUAD.glob("*.txt"))]}
+def corpora(squad: list[str]) -> dict[str, list]:
+    found = {"project": [bundled_source(), *(read_file(p) for p in PROJECT_ARTICLES)]}
+    return found | {name: [read_file(SQUAD / f"{name}.txt"), bundled_source()] for name in squad}
 
 
 def check(services: dict[str, QAService], texts: dict[str, Texts], chosen: dict[str, tuple[str, list[Case]]],
@@ -61,7 +63,9 @@ def check(services: dict[str, QAService], texts: dict[str, Texts], chosen: dict[
             if problem:
                 counts["false"] += 1
                 wrong.append(f"{name}: {case.question!r} -> {answer.answer!r}: {problem}")
+                print(wrong[-1], file=sys.stderr, flush=True)
         rows.append((name, counts))
+        print(f"{name}: {dict(counts)}", file=sys.stderr, flush=True)
     return rows, wrong
 
 
@@ -69,23 +73,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sample", type=int, default=None, help="only the first N questions of each set")
     parser.add_argument("--work", type=Path, default=Path("/tmp/qabot-declines"), help="where the indexes are built")
+    parser.add_argument("--squad", nargs="*", default=sorted(p.stem for p in SQUAD.glob("*.txt")),
+                        help="which SQuAD articles (default: all in QABOT_SQUAD)")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     from index.embedder import E5Embedder
 
     embedder = E5Embedder()
-    sources = corpora()
+    sources = corpora(args.squad)
     services, texts = {}, {}
     for name, docs in sources.items():
         service = QAService(Settings(), args.work / name, embedder=embedder)
         try:
-            service.loaded()
+            ready = len(service.loaded().sources) == len(docs)
         except Exception:  # noqa: BLE001 - no index yet, or from another version: build it
+            ready = False
+        if not ready:
             service.build(docs)
         services[name] = service
         texts[name] = Texts.of(s.source.text for s in service.loaded().sources.values())
     started = time.perf_counter()
-    rows, wrong = check(services, texts, sets(args.sample))
+    rows, wrong = check(services, texts, sets(args.sample, args.squad))
     print("| set | questions | unknown_name | not_quoted | off_topic | false claims |")
     print("|---|---|---|---|---|---|")
     total: Counter = Counter()
