@@ -6,18 +6,31 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test lint bench eval fit train-reader clean
+.PHONY: install demo test lint bench eval fit baselines train-reader clean
 
-$(VENV)/.installed: pyproject.toml
+# The answering path needs no torch: `make demo` installs the package alone, `make install` adds
+# the test and lint tools, `make baselines` the MiniLM embedder (torch) for bench/baselines.py.
+$(VENV)/.package: pyproject.toml
 	$(PY) -m venv $(VENV)
-	# torch first, pinned to the CPU wheel, so nothing pulls a multi-GB CUDA build.
-	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.package
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(VENV)/.baselines: $(VENV)/.installed
+	# torch first, pinned to the CPU wheel, so sentence-transformers does not pull a multi-GB CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev,baselines]'
 	touch $@
 
 install: $(VENV)/.installed
 
-demo: install
+baselines: $(VENV)/.baselines
+	$(BIN)/python bench/baselines.py
+
+demo: $(VENV)/.package
 	$(BIN)/qabot ask "What did Scholz say?"
 
 test: install

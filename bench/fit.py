@@ -49,10 +49,15 @@ from index.reader import Reader  # noqa: E402
 from index.sources import read_file  # noqa: E402
 from index.speakers import load_parser  # noqa: E402
 
-# ../shared beside the clone, or wherever QABOT_SHARED says (a git worktree has no ../shared)
-SQUAD = Path(os.environ.get("QABOT_SHARED", ROOT.parent / "shared")) / "benchmarks" / "squad2"
+# ../shared beside the clone, or wherever QABOT_SHARED says (a git worktree has no ../shared);
+# QABOT_SQUAD points at the SQuAD files themselves
+SQUAD = Path(os.environ.get("QABOT_SQUAD", Path(os.environ.get("QABOT_SHARED", ROOT.parent / "shared"))
+                            / "benchmarks" / "squad2"))
+# Sets written for a first run not yet made: nothing is fitted or measured on them (nor their articles
+# indexed) before it; move them into BLIND once their first run is recorded in docs/eval.md.
+UNSEEN = {"blind10": "strike", "blind11": "gallery"}
 PROJECT_ARTICLES = [ROOT / "tests/data/harbour.txt", ROOT / "tests/data/quake.md",
-                    *sorted((ROOT / "eval/data").iterdir())]
+                    *sorted(p for p in (ROOT / "eval/data").iterdir() if p.stem not in UNSEEN.values())]
 BLIND = {"blind": "wildfire", "blind2": "court", "blind3": "measles", "blind4": "election", "blind5": "rates",
          "blind6": "breach", "blind7": "lander", "blind8": "ferry", "blind9": "fossil"}
 
@@ -83,6 +88,8 @@ def load_items(squad: bool = True) -> tuple[list[Item], dict[str, list]]:
     texts = {name: norm(s.text) for name, s in sources.items()}
     items: list[Item] = []
     for path in sorted((ROOT / "eval").glob("*.jsonl")):
+        if path.stem in UNSEEN:
+            continue
         cases = load_cases(path)
         own = BLIND.get(path.stem)
         home = [own] if own else ["bundled", "harbour", "quake"]

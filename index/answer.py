@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+import numpy as np
 
 from index.features import Unseen, answer_features
 from index.lexicon import PEOPLE_NOUNS, TITLE_WORDS
 from index.links import public_url, text_fragment_link
 from index.model import AnswerModel, sigmoid
-from index.query import SpeakerQuestion, generic_topic, tokenize, words
+from index.query import SpeakerQuestion, generic_topic, name_parts, tokenize, words
 from index.question import Question, analyse
 from index.retriever import Retrieval, Retriever
 from index.speakers import load_parser
@@ -173,34 +176,38 @@ class Answerer:
     def _speaker_answer(
         self, q: Question, asked: SpeakerQuestion, k: int, timings: dict[str, float], trace: dict[str, Any]
     ) -> Answer:
-        rows = self.retriever.rows_spoken_by(asked.who)
-        named = frozenset(self.retriever.speakers_named(asked.who))
+        r = self.retriever
+        # "What did the US and the EU warn about?": each of the names, as one speaker together
+        whos = [asked.who] if r.speakers_named(asked.who) else name_parts(asked.who)
+        rows = sorted({row for who in whos for row in r.rows_spoken_by(who)})
+        named = frozenset(name for who in whos for name in r.speakers_named(who))
         if not rows:
             if not _names_a_speaker(asked.who):
                 # "What is commonly believed?", "How did the currency react?": no one is asked about
                 return self._general_answer(q, k, timings, trace)
-            if not self.retriever.mentioned(asked.who):
-                return self._not_found(q.text, [], f"I couldn't find {asked.display} in the indexed sources.",
+            missing = r.absent(asked.display)
+            if missing:  # true only if no form of the name is in any source
+                return self._not_found(q.text, [], f"I couldn't find {', '.join(missing)} in the indexed sources.",
                                        "unknown_name")
             retrieval = self._search(q, k, timings, trace)
-            mentioning = set(self.retriever.rows_mentioning(asked.who))
+            mentioning = {row for who in whos for row in r.rows_mentioning(who)}
             near = [h for h in retrieval.hits if h.sentence.row in mentioning]
             describable = not asked.strict or asked.verb.lower() in ("react", "respond")
             if describable and near and self._confident(q, retrieval, near, trace):
                 # "What did the US propose?", "How did scientists react?" (when they are not
                 # quoted): what the sources report about it, from whoever.
                 return self._compose(q.text, self._pick(near))
-            return self._not_found(
-                q.text, near,
-                f"The sources mention {asked.display}, but I couldn't find anything {asked.display} said.",
-                "not_quoted",
-            )
+            # "The sources mention X" only when X itself is there, not only a part of it
+            said = (f"The sources mention {asked.display}, but I couldn't find anything {asked.display} said."
+                    if r.mentioned(asked.display) else
+                    f"I couldn't find anything {asked.display} said in the indexed sources.")
+            return self._not_found(q.text, near, said, "not_quoted")
         topic = asked.topic
         if not asked.strict:
             return self._about_answer(q, asked, rows, k, timings, trace)
         retrieval = self._search(q, k, timings, trace, rows=rows, speakers=named)
         hits = retrieval.hits
-        if self._off_topic(topic, hits):
+        if hits and self._off_topic(topic, rows):
             return self._not_found(
                 q.text, hits[:3],
                 f"I couldn't find anything {asked.display} said about {topic} in the indexed sources.",
@@ -249,15 +256,17 @@ class Answerer:
         sources = {h.sentence.source_id for h in best.values()}
         return list(best.values()) if len(sources) > 1 else []
 
-    def _off_topic(self, topic: str, hits: list[Hit]) -> bool:
+    def _off_topic(self, topic: str, rows: Iterable[int]) -> bool:
         """True if the question restricts X's words to a topic ("about NATO", "on immigration")
-        that none of these sentences is close to in meaning or shares a word with."""
-        if not topic or generic_topic(topic) or not hits:
+        that none of these sentences (all of X's, not only the best ranked, so that the decline's
+        "I couldn't find anything X said about T" holds) is close to in meaning or shares a word with."""
+        rows = list(rows)
+        if not topic or generic_topic(topic) or not rows:
             return False
         topic_vector = self.retriever.embed_query(topic)
-        closest = max(float(self.retriever.vectors[h.sentence.row] @ topic_vector) for h in hits)
+        closest = float(np.max(self.retriever.vectors[rows] @ topic_vector))
         topic_words = set(tokenize(topic))
-        lexical = any(topic_words & self.retriever.token_sets[h.sentence.row] for h in hits)
+        lexical = any(topic_words & self.retriever.token_sets[row] for row in rows)
         return closest < self.settings.min_similarity and not lexical
 
     def _about_answer(
@@ -272,7 +281,7 @@ class Answerer:
         mentioning = {row for name in [*names, asked.who] for row in self.retriever.rows_mentioning(name)}
         hits = list(retrieval.hits)  # their own words weigh through the fitted "speaker" feature
         related = [h for h in hits if h.sentence.row in spoken or h.sentence.row in mentioning]
-        if self._off_topic(asked.topic, related):
+        if related and self._off_topic(asked.topic, spoken | mentioning):
             # "What is Anand's position on immigration?" and nothing of hers is about immigration
             return self._not_found(
                 q.text, related[:3],

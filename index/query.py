@@ -54,9 +54,14 @@ _SPEAKER_PATTERNS = [
 ]
 
 
+# Curly and other apostrophes read as the plain one, so "Russia’s" and "Russia's" fold alike
+# (to "russia", "s") instead of the curly one vanishing ("russias").
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "′": "'", "`": "'", "´": "'"})
+
+
 def fold(text: str) -> str:
-    """Lower-case ASCII form used for comparing words."""
-    value = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    """Lower-case ASCII form used for comparing words (apostrophes of every kind as "'")."""
+    value = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES)).encode("ascii", "ignore").decode()
     return value.lower()
 
 
@@ -278,6 +283,23 @@ def role_variants(role: str) -> list[list[str]]:
         variants += [o + title, o + ["s"] + title, title + ["of", "the"] + o, title + ["for", "the"] + o,
                      title + ["of"] + o, title + ["for"] + o, title + ["at", "the"] + o]
     return variants
+
+
+_LIST_SEPARATOR = re.compile(r"\s*(?:,|;|&|\band\b|\bor\b|\bnor\b|\bas well as\b|\bplus\b)\s*", re.IGNORECASE)
+_POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])(?=\W|$)", re.IGNORECASE)
+
+
+def without_possessive(name: str) -> str:
+    """ "Russia's" (any apostrophe) -> "Russia"; "the Smiths'" -> "the Smiths"."""
+    return _POSSESSIVE.sub("", name)
+
+
+def name_parts(phrase: str) -> list[str]:
+    """The names a phrase lists, as written: "the US and the EU" -> ["the US", "the EU"]; one
+    part for a single name."""
+    parts = [p.strip(" .!?\"“”") for p in _LIST_SEPARATOR.split(phrase)]
+    parts = [p for p in parts if words(p)]
+    return parts or [phrase]
 
 
 def name_runs(question: str) -> list[list[str]]:

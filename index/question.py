@@ -38,6 +38,7 @@ class Name:
 
     text: str  # as written: "EU", "Judge Castellano"
     forms: tuple[tuple[str, ...], ...]  # folded word sequences: ("eu",), ("european", "union")
+    nationality: bool = False  # a word of nationality or religion ("American", "Catholic"), not a place
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,21 @@ def _answer_types(text: str, parse: Any) -> tuple[str, frozenset[str]]:
     return "open", frozenset()
 
 
-def _names(text: str) -> tuple[Name, ...]:
+# Without a parse, the endings of words of nationality ("Russian", "Chinese", "British"); the
+# parse's NORP label is the better signal (the endings also fit Helsinki, Miami, Republic).
+_NATIONALITY_ENDING = re.compile(r"(?:ian|ean|can|ese|ish|ic|i)$")
+
+
+def _nationalities(parse: Any) -> set[str] | None:
+    """The words spaCy labels NORP (nationalities, religious and political groups), or None
+    without a parse."""
+    if parse is None:
+        return None
+    return {token.text for ent in parse.ents if ent.label_ == "NORP" for token in ent}
+
+
+def _names(text: str, parse: Any = None) -> tuple[Name, ...]:
+    norp = _nationalities(parse)
     names = []
     for run in name_runs(text):
         joined = " ".join(run)
@@ -87,7 +102,9 @@ def _names(text: str) -> tuple[Name, ...]:
         short = acronym(run)
         if short:
             forms.add((short,))
-        names.append(Name(joined, tuple(sorted(forms))))
+        nationality = all(w in norp for w in run) if norp is not None else bool(
+            len(run) == 1 and _NATIONALITY_ENDING.search(run[0]))
+        names.append(Name(joined, tuple(sorted(forms)), nationality))
     return tuple(names)
 
 
@@ -133,7 +150,7 @@ def analyse(text: str, parser: Any | None = None) -> Question:
         kind = "joint"
     counted = tuple(counted_noun(text))
     tokens = tokenize_with_pairs(without_measure_word(text)) + tokenize(" ".join(measure_nouns(text)))
-    names = _names(text)
+    names = _names(text, parse)
     return Question(
         text=text,
         kind=kind,

@@ -12,7 +12,16 @@ from index import derived
 from index.bm25 import BM25
 from index.embedder import Embedder
 from index.features import Pool, ranking_features
-from index.lexicon import NEGATIONS, QUESTION_WORDS, STOPWORDS, TALK_WORDS, TITLE_WORDS, acronym, acronyms_in
+from index.lexicon import (
+    BODY_ALIASES,
+    NEGATIONS,
+    QUESTION_WORDS,
+    STOPWORDS,
+    TALK_WORDS,
+    TITLE_WORDS,
+    acronym,
+    acronyms_in,
+)
 from index.model import AnswerModel, load_model
 from index.people import People
 from index.postings import PerRow, Postings
@@ -21,9 +30,11 @@ from index.query import (
     canonical_name,
     fold,
     goes_by,
+    name_parts,
     spellings,
     tokenize,
     tokenize_with_pairs,
+    without_possessive,
     word_match,
     words,
 )
@@ -43,9 +54,6 @@ class Retrieval:
     query_vector: np.ndarray
     timings_ms: dict[str, float] = field(default_factory=dict)
     spread: float = 0.0  # the best cosine minus the mean of the candidates' (how much it stands out)
-
-
-_DEMONYM = re.compile(r"(?:ian|ean|can|ese|ish|ic|i)$")
 
 
 # Sentences that lean on the one before: "They also reviewed ...", "He added ...", "Both ...".
@@ -389,26 +397,63 @@ class Retriever(People):
 
     def mentioned(self, name: str) -> bool:
         """True if every word of the name (spelling variants allowed) occurs in some source, or the
-        name is an acronym a source spells out ("EU" for "European Union")."""
+        name is an acronym a source spells out ("EU" for "European Union"), or an alias of one
+        ("America" for "US"); a possessive ("Russia's", any apostrophe) is not part of the name."""
+        name = without_possessive(name)
         parts = words(name)
         if len(parts) == 1 and parts[0] in self.acronyms:
             return True
         short = acronym(name.split()) if len(parts) > 1 else None
-        if (short and short in self.capitals) or all(w in self.vocabulary for w in canonical_name(name).split()):
+        canonical = canonical_name(name)
+        if (short and short in self.capitals) or all(w in self.vocabulary for w in canonical.split()):
             return True  # "European Union" where the sources write "EU"
+        if canonical and any(form and max(map(len, form)) > 1 and all(w in self.vocabulary for w in form)
+                             for form in spellings(canonical)):
+            return True  # "the EU" where the sources write "European Union"
         return bool(parts) and all(w in self.vocabulary or (len(w) > 1 and self._variant_known(w)) for w in parts)
+
+    def absent(self, phrase: str) -> list[str]:
+        """The names of a phrase that no source holds in any form: [] for "the US and the EU" when
+        both are there (a list is read name by name), ["Mars"] for "the US and Mars"."""
+        if self.mentioned(phrase):
+            return []
+        missing = []
+        for part in name_parts(phrase):
+            if self.mentioned(part):
+                continue
+            # "American officials", "Judge Castellano": its capitalised words are the name (a
+            # surname alone is a form of it), the rest describes
+            capitalised = [w for w in part.split() if w[:1].isupper() and fold(w) not in TITLE_WORDS | STOPWORDS]
+            if any(self.mentioned(w) or self.nation_known(w) for w in capitalised):
+                continue
+            missing.append(part)
+        return missing
+
+    def nation_known(self, word: str) -> bool:
+        """A word of nationality ("Kenyan", "American") whose country some source names, by the
+        country's start ("Keny...") or an alias of it ("America" for "US")."""
+        folded = fold(word)
+        start = folded[: max(4, len(folded) - 4)]
+        if any(v.startswith(start) for v in self._by_first(start[:1])):
+            return True
+        return any(long.startswith(start) and all(w in self.vocabulary for w in short.split())
+                   for long, short in BODY_ALIASES.items())
 
     def _variant_known(self, word: str) -> bool:
         """A spelling variant of the word (Zelenskiy/Zelenskyy) is in the sources."""
         return bool(self._variants(word))
 
-    def _variants(self, word: str) -> list[str]:
-        """Words of the sources that are spelling variants of this one."""
+    def _by_first(self, letter: str) -> list[str]:
+        """Words of the sources that start with this letter."""
         if self._by_initial is None:
             self._by_initial = {}
             for v in self.vocabulary:
                 self._by_initial.setdefault(v[:1], []).append(v)
-        return [v for v in self._by_initial.get(word[:1], ()) if abs(len(v) - len(word)) <= 3 and word_match(word, v)]
+        return self._by_initial.get(letter, [])
+
+    def _variants(self, word: str) -> list[str]:
+        """Words of the sources that are spelling variants of this one."""
+        return [v for v in self._by_first(word[:1]) if abs(len(v) - len(word)) <= 3 and word_match(word, v)]
 
     def _sources_with(self, word: str) -> frozenset[str]:
         """The sources containing the word, an alias of it (us/united states), an acronym they
@@ -437,8 +482,8 @@ class Retriever(People):
             run = name.text.split()
             if any(self.mentioned(t) for t in run) or self._name_known(name.forms):
                 continue
-            # A lone unknown adjective of nationality ("American") may still be answerable.
-            if len(run) == 1 and _DEMONYM.search(run[0]):
+            # A lone adjective of nationality ("American") whose country the sources name.
+            if name.nationality and len(run) == 1 and self.nation_known(run[0]):
                 continue
             unknown.append(name.text)
         # a year no source mentions ("in 1974"): measured on every labelled set, no answerable
@@ -450,10 +495,10 @@ class Retriever(People):
         "deaths in 2019": only an article that mentions Carden, or 2019, can answer), or None when
         that does not narrow things."""
         allowed: set[str] | None = None
-        runs = [name.text.split() for name in question.names] + [[year] for year in question.years]
-        for run in runs:
-            parts = [w for t in run for w in words(t) if w not in TITLE_WORDS and len(w) > 1]
-            if not parts or (len(run) == 1 and _DEMONYM.search(run[0])):
+        runs = [(name.text.split(), name.nationality) for name in question.names]
+        for run, nationality in runs + [([year], False) for year in question.years]:
+            parts = [w for t in run for w in words(without_possessive(t)) if w not in TITLE_WORDS and len(w) > 1]
+            if not parts or (len(run) == 1 and nationality):
                 continue
             having = set(self.source_words)
             for w in parts:

@@ -147,9 +147,13 @@ def test_what_is_announced_or_asked_is_not_a_speaker() -> None:
 
 
 def test_spacy_is_loaded_without_torch_and_parses_the_same() -> None:
+    import importlib.util
     import json
     import subprocess
     import sys
+
+    if importlib.util.find_spec("torch") is None:  # the default install has none; the baselines extra brings it
+        pytest.skip("torch is not installed: nothing for spaCy to import by accident")
 
     text = "German Chancellor Olaf Scholz visited Kyiv on Monday, urging Russia to take up offers of dialogue."
     probe = (
