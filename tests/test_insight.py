@@ -86,7 +86,8 @@ def test_a_brief_names_each_speaker_with_their_own_words_each_verified(built_fak
     for st in statements:
         assert text[st.start:st.end] == st.text  # the source's own sentence, at its offsets
         c = citations[st.n]
-        assert c.start <= st.start < st.end <= c.end and {"start": st.start, "end": st.end, "text": st.text} in c.sentences
+        assert c.start <= st.start < st.end <= c.end
+        assert (st.start, st.end, st.text) in [(s["start"], s["end"], s["text"]) for s in c.sentences]
     assert sorted(citations) == list(range(1, len(citations) + 1))
 
 
