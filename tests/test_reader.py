@@ -33,12 +33,13 @@ def test_probabilities_for_each_pair_and_nothing_for_none() -> None:
 
 def test_shipped_int8_model_ranks_as_the_torch_model_did() -> None:
     """Per question, every two candidates the torch model told apart by a clear margin
-    (0.5 in log-odds) keep their order, and no probability moves by more than 0.1."""
+    (0.5 in log-odds) keep their order, and no probability moves by more than 0.2 (int8's
+    largest shift on this set was 0.16 at training: docs/reader.md)."""
     reader = Reader()
     for item in REFERENCE:
         got = reader.logits(item["question"], _pairs(item))
         want = np.array(item["torch"])
-        assert np.abs(1 / (1 + np.exp(-got)) - 1 / (1 + np.exp(-want))).max() < 0.1, item["question"]
+        assert np.abs(1 / (1 + np.exp(-got)) - 1 / (1 + np.exp(-want))).max() < 0.2, item["question"]
         for i in range(len(want)):
             for j in range(len(want)):
                 if want[i] - want[j] > 0.5:
