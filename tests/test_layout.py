@@ -167,3 +167,20 @@ def test_an_import_against_the_layers_is_named(tmp_path: Path, path: str, source
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_text(source, encoding="utf-8")
     assert violations(tmp_path) == [message]
+
+
+MAX_FILE_LINES, MAX_CLASS_LINES = 400, 250
+
+
+def test_the_application_has_no_oversized_file_or_class() -> None:
+    """bot/ keeps to the house sizes (index/ is being split into its stages: issue 19)."""
+    too_big = []
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > MAX_FILE_LINES:
+            too_big.append(f"{path.relative_to(ROOT)}: {len(text.splitlines())} lines (at most {MAX_FILE_LINES})")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef) and node.end_lineno and node.end_lineno - node.lineno + 1 > MAX_CLASS_LINES:
+                too_big.append(f"{path.relative_to(ROOT)}: class {node.name} is "
+                               f"{node.end_lineno - node.lineno + 1} lines (at most {MAX_CLASS_LINES})")
+    assert not too_big, "\n".join(too_big)

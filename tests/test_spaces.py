@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import bot.service
 from bot.config import GuildSettings, Settings, SourceSettings
 from bot.reading import read_paths
 from bot.spaces import Spaces
@@ -151,3 +152,30 @@ def test_server_ids_are_checked() -> None:
     with pytest.raises(InputError, match="not a Discord server id"):
         spaces.for_guild(-5)
     assert spaces.for_guild(None) is spaces.default
+
+
+def test_listing_sources_reads_the_registry_without_building_retrieval(
+    spaces: Spaces, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_retrieval(*args: object, **kwargs: object) -> None:
+        raise AssertionError("listing built retrieval's state")
+
+    monkeypatch.setattr(bot.service, "Retriever", no_retrieval)
+    fresh = Spaces.create(Settings(), spaces.root, embedder=FakeEmbedder())  # as a new process
+    (row,) = fresh.for_guild(A).list_sources()
+    assert fresh.for_guild(A).list_feeds() == []
+    entry = fresh.default.loaded().sources[row.id]
+    assert fresh.default.citation_status(row.id, 0, 40, entry.source.text[:40]) == "current"
+
+
+def test_a_server_indexed_by_another_process_is_listed_from_its_own_index(spaces: Spaces) -> None:
+    guild = spaces.for_guild(A)
+    guild.ask("What did Scholz say?")
+    default_rows = spaces.loaded_sources(A)
+    assert default_rows is not None and [r.id for r in default_rows] == [s.id for s in spaces.default.list_sources()]
+    other = Spaces.create(Settings(), spaces.root, embedder=FakeEmbedder())  # the CLI's `--guild A`
+    other.for_guild(A).catalog.add_sources(read_paths([DATA / "harbour.txt"]))
+    assert guild.ask("What did Mayor Tomas Eriksen say?").found  # this process looks and sees it
+    rows = spaces.loaded_sources(A)
+    assert rows is not None and len(rows) == len(default_rows) + 1
+    assert spaces.loaded_sources(None) == default_rows  # the default space is untouched
