@@ -18,6 +18,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.builds import BuildQueue
+from bot.discord.common import NO_PINGS
 from bot.discord.limits import Cooldown, WorkQueue
 from bot.discord.records import Records
 from bot.discord.render import error_text
@@ -27,7 +28,6 @@ from index.errors import BusyError, QABotError
 
 log = logging.getLogger("qabot.discord")
 T = TypeVar("T")
-NO_PINGS = discord.AllowedMentions.none()
 
 
 class NotModerator(app_commands.CheckFailure):

@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.client import NotModerator
+from bot.discord.common import NO_PINGS
 from bot.discord.render import clip, error_text, safe, sources_embed
 from bot.progress import Progress
 from bot.report import ChangeReport
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from bot.discord.client import QABot
 
 log = logging.getLogger("qabot.discord")
-NO_PINGS = discord.AllowedMentions.none()
 MOD_PERMISSIONS = discord.Permissions(manage_guild=True)
 
 
@@ -78,7 +78,7 @@ class AdminCog(commands.Cog):
             try:
                 if before is not None:
                     await before()
-                report = await self.bot.run_build(work, edit, space=interaction.guild_id)
+                report = await self.bot.run_build(lambda: work(edit), space=interaction.guild_id)
                 # load the new generation now, so the next question and autocomplete find it warm
                 self.bot.in_background(self.bot.run_blocking(self.bot.space(interaction.guild_id).answerer))
                 summary = report.summary()

@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.cogs.admin import moderator_only
+from bot.discord.common import NO_PINGS
 from bot.discord.render import (
     DESCRIPTION_LIMIT,
     FIELD_LIMIT,
@@ -26,7 +27,6 @@ from index.brief import Brief, Newest, Statement, brief, newest
 if TYPE_CHECKING:
     from bot.discord.client import QABot
 
-NO_PINGS = discord.AllowedMentions.none()
 GAPS_SHOWN = 10
 SENTENCE_LIMIT = 600  # one quoted sentence in a field (the index cuts sentences at 1,000 characters)
 
