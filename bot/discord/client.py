@@ -18,6 +18,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.builds import BuildQueue
+from bot.discord.common import NO_PINGS
 from bot.discord.limits import Cooldown, WorkQueue
 from bot.discord.records import Records
 from bot.discord.render import error_text
@@ -27,7 +28,6 @@ from index.errors import BusyError, QABotError
 
 log = logging.getLogger("qabot.discord")
 T = TypeVar("T")
-NO_PINGS = discord.AllowedMentions.none()
 
 
 class NotModerator(app_commands.CheckFailure):
@@ -173,7 +173,7 @@ class QABot(commands.Bot):
             try:
                 if not await self.run_blocking(space.follows_remote):
                     continue
-                report = await self.run_build(space.reindex, remote_only=True, space=guild_id)
+                report = await self.run_build(space.catalog.reindex, remote_only=True, space=guild_id)
                 outcome = "ok: " + report.summary().replace("\n", "; ")
             except BusyError:
                 outcome = "skipped: a change was running"

@@ -13,13 +13,13 @@ from discord.ext import commands
 
 from bot.discord.answer_channel import channel_question
 from bot.discord.client import BUSY
+from bot.discord.common import NO_PINGS
 from bot.discord.render import answer_embed, clip, decline_line, error_text, passages_embed
 from index.errors import QABotError
 
 if TYPE_CHECKING:
     from bot.discord.client import QABot
 
-NO_PINGS = discord.AllowedMentions.none()
 GONE = "That answer is no longer available."
 THREAD_INTRO = ("Ask follow-up questions here (mention me or use /ask): I read each one with the questions "
                 "before it, so \"and Johnson?\" or \"what did he say about NATO?\" work.")

@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.cogs.admin import moderator_only
+from bot.discord.common import NO_PINGS
 from bot.discord.render import (
     DESCRIPTION_LIMIT,
     FIELD_LIMIT,
@@ -26,7 +27,6 @@ from index.brief import Brief, Newest, Statement, brief, newest
 if TYPE_CHECKING:
     from bot.discord.client import QABot
 
-NO_PINGS = discord.AllowedMentions.none()
 GAPS_SHOWN = 10
 SENTENCE_LIMIT = 600  # one quoted sentence in a field (the index cuts sentences at 1,000 characters)
 
@@ -159,7 +159,7 @@ class InsightCog(commands.Cog):
                                  current: str) -> list[app_commands.Choice[str]]:
         """This server's source ids (everyone may read them, as in /sources), from memory."""
         space = self.bot.space(interaction.guild_id)
-        rows = space.loaded_sources()
+        rows = self.bot.spaces.loaded_sources(interaction.guild_id)
         if rows is None:  # not in memory yet: load it for the next keystroke
             self.bot.in_background(self.bot.run_blocking(space.loaded))
             return []
