@@ -39,7 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
 from bot.evaluate import Case, load_cases  # noqa: E402
-from bot.service import QAService, bundled_source  # noqa: E402
+from bot.reading import bundled_source  # noqa: E402
+from bot.service import QAService  # noqa: E402
 from index.answer import Answerer  # noqa: E402
 from index.embedder import E5Embedder  # noqa: E402
 from index.features import ANSWER_FEATURES, ANSWER_SIGNS, RANKING  # noqa: E402
@@ -130,7 +131,7 @@ def build_services(corpora: dict[str, list], work: Path) -> dict[str, QAService]
         try:
             service.loaded()
         except Exception:  # noqa: BLE001 - no index yet, or from another version: build it
-            service.build(sources)
+            service.catalog.build(sources)
         service.answerer().retriever.reader = reader
         services[name] = service
     return services
