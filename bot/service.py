@@ -9,12 +9,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.change import Change, TextBudget, public_reason, text_bytes
 from bot.config import Settings
 from bot.feeds import FeedUpdate, apply_feed, followed
 from bot.ids import assign_ids, own_feed_id
+from bot.replica import Readiness, ensure_ready
 from bot.retry import Backoff, ItemMemory, waiting_for
 from index.answer import Answer, Answerer
 from index.chunking import chunk_source
@@ -42,6 +43,9 @@ from index.store import (
     write_generation,
 )
 from index.types import Chunk, Sentence, Source
+
+if TYPE_CHECKING:
+    from bot.db import Stores
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +192,7 @@ class QAService:
         *,
         base: QAService | None = None,
         cache_path: Path | None = None,
+        stores: Stores | None = None,
     ) -> None:
         self.settings = settings
         self.index_dir = index_dir
@@ -205,6 +210,14 @@ class QAService:
         self.model: AnswerModel | None = None  # None: the fitted model shipped in index/model.json
         self._change: Change | None = None  # the deadline of the change running now, if any
         self._left: set[str] = set()  # sources the last change did not reach: the next one starts with them
+        # Where sources, cache and records are kept (bot.db: SQLite files, or PostgreSQL shared by
+        # several machines); None: this directory's own files, as the lower-level tests use.
+        self.stores: Stores | None = stores if stores is not None else (base.stores if base is not None else None)
+        self.space: int | None = None  # the server this space is (None: the default space); set by Spaces
+        self.registered = False  # the shared registry holds sources of this space (set by Spaces)
+        self.background = False  # the bot: a missing index is rebuilt in a thread (bot.replica)
+        self.locked_by: int | None = None  # the thread running a change of this space now
+        self._readiness = Readiness()
 
     @property
     def embedder(self) -> Embedder:
@@ -218,7 +231,19 @@ class QAService:
     @property
     def own_index(self) -> bool:
         """True once this space has generations of its own (always, for the default space once built)."""
-        return index_exists(self.index_dir)
+        return index_exists(self.index_dir) or self.registered
+
+    @contextlib.contextmanager
+    def _space_lock(self) -> Iterator[None]:
+        """Held while a change of this space runs: its build lock, and with a shared registry the
+        lock every process takes for this server (BusyError if another change holds either)."""
+        lock = self.stores.registry.lock(self.space) if self.stores else build_lock(self.index_dir)
+        with lock:
+            self.locked_by = threading.get_ident()
+            try:
+                yield
+            finally:
+                self.locked_by = None
 
     def _serving(self) -> QAService:
         """The space whose index answers: this one, or the default space it still shares."""
@@ -290,11 +315,20 @@ class QAService:
         held = set(reuse)  # text this space's own index already had
         reuse.update(prepared or {})
         inputs = [self.prepare(e, reuse) for e in entries]
-        manifest = write_generation(
-            self.index_dir, inputs, self.embedder, attribution_version=ATTRIBUTION_VERSION,
-            progress=progress, on_total=on_total, cache_path=self.cache_path, feeds=list(feeds.values()),
-            approximate_from=self.settings.index.approximate_from,
-        )
+
+        def write(revision: int | None) -> dict[str, object]:
+            return write_generation(
+                self.index_dir, inputs, self.embedder, attribution_version=ATTRIBUTION_VERSION,
+                progress=progress, on_total=on_total, cache_path=self.cache_path, feeds=list(feeds.values()),
+                approximate_from=self.settings.index.approximate_from,
+                cache=self.stores.cache if self.stores and self.stores.registry.shared else None,
+                stamp={"registry_revision": revision} if revision is not None else None,
+            )
+
+        # the registry (the generation itself, or PostgreSQL's rows in the same step) then the index
+        manifest = self.stores.registry.commit(self.space, entries, list(feeds.values()), write) \
+            if self.stores else write(None)
+        self.registered = self.registered or bool(self.stores and self.stores.registry.shared)
         # what this change indexed, never what the shared cache held (that would tell a server
         # whether another had indexed the same sentence)
         manifest["indexed"] = sum(len(c.sentences) for e, item in zip(entries, inputs, strict=True)
@@ -361,7 +395,7 @@ class QAService:
         feeds: list[FeedEntry] | None = None,
     ) -> dict[str, object]:
         """Replace the index with exactly these sources (and feeds), atomically."""
-        with build_lock(self.index_dir):
+        with self._space_lock():
             try:
                 known = self._entries_or_empty()
             except QABotError:
@@ -407,7 +441,7 @@ class QAService:
         """Add sources (or replace a source at the same location with its new text), and follow
         feeds: each current item's article becomes a source of its own."""
         report = ChangeReport()
-        with build_lock(self.index_dir), self._changing():
+        with self._space_lock(), self._changing():
             entries = self._starting_entries()
             followed_now = self._feeds_or_empty()
             new_feeds = {doc.url for doc in feeds or [] if doc.url not in followed_now}
@@ -478,7 +512,7 @@ class QAService:
     def remove_source(self, source_id: str) -> ChangeReport:
         """Remove one source, or a feed with all its items; gone from answers once the new generation is live."""
         report = ChangeReport()
-        with build_lock(self.index_dir):
+        with self._space_lock():
             entries = self._entries_or_empty()
             feeds = self._feeds_or_empty()
             feed = next((f for f in feeds.values() if f.id == source_id), None)
@@ -514,7 +548,7 @@ class QAService:
         scheduled refresh).
         """
         report = ChangeReport()
-        with build_lock(self.index_dir), self._changing() as change:
+        with self._space_lock(), self._changing() as change:
             found = None
             try:
                 entries = self._entries_or_empty()
@@ -736,6 +770,7 @@ class QAService:
         self.shares_base = serving is not self
         if serving is not self:
             return serving.answerer()
+        ensure_ready(self, self._readiness, loaded=self._answerer is not None)  # bot.replica
         generation = current_generation(self.index_dir)
         with self._lock:
             if self._answerer is None or generation != self._generation:

@@ -41,14 +41,21 @@ class Spaces:
         self.root: Path = default.index_dir
         self._lock = threading.Lock()
         self._guilds: OrderedDict[int, QAService] = OrderedDict()
-        # servers with generations of their own, listed once here so that later look-ups (the
-        # autocomplete on the event loop) need no disk
-        self._owned = set(self._guilds_on_disk())
+        stores = default.stores
+        self.shared = bool(stores and stores.registry.shared)  # database.url: PostgreSQL holds the registry
+        # servers with sources of their own, listed once here so that later look-ups (the
+        # autocomplete on the event loop) need no disk (nor database)
+        self._owned = set(stores.registry.spaces() if stores and self.shared else self._guilds_on_disk())
+        if stores is not None and self.shared:
+            default.registered = stores.registry.revision(None) is not None
 
     @classmethod
     def create(cls, settings: Settings, root: Path, embedder: Embedder | None = None,
                annotator: Annotator = annotate) -> Spaces:
-        return cls(QAService(settings, root, embedder, annotator))
+        """The spaces of the stores ``database.url`` names (the SQLite files in ``root`` without it)."""
+        from bot.db import open_stores
+
+        return cls(QAService(settings, root, embedder, annotator, stores=open_stores(settings, root)))
 
     def guild_dir(self, guild_id: int) -> Path:
         return self.root / "guilds" / str(check_guild_id(guild_id))
@@ -62,6 +69,9 @@ class Spaces:
             if service is None:
                 service = QAService(self.settings, self.guild_dir(guild_id), annotator=self.default.annotator,
                                     base=self.default, cache_path=self.default.cache_path)
+                service.space = guild_id
+                service.registered = self.shared and guild_id in self._owned
+                service.background = self.default.background
                 service.shares_base = guild_id not in self._owned
                 self._guilds[guild_id] = service
             self._guilds.move_to_end(guild_id)
@@ -79,6 +89,10 @@ class Spaces:
 
     def with_own_index(self) -> list[int | None]:
         """The default space (None) and every server with generations of its own (reads the disk)."""
+        if self.shared:
+            with self._lock:
+                loaded = {g for g, s in self._guilds.items() if s.registered}
+            return [None, *sorted(self._owned | loaded)]
         return [None, *sorted(self._guilds_on_disk())]
 
     def _guilds_on_disk(self) -> list[int]:

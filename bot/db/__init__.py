@@ -10,7 +10,7 @@ or PostgreSQL (``database.url``, several machines).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +23,32 @@ from index.cache import EmbeddingCache
 __all__ = ["Database", "DatabaseError", "Registry", "Space", "Stored", "Stores", "open_stores", "space_dir"]
 
 
-@dataclass
 class Stores:
-    """The stores of one installation (``database`` is None for the SQLite files)."""
+    """The stores of one installation (``database`` is None for the SQLite files).
 
-    registry: Registry
-    cache: EmbeddingCache
-    records: Any  # Records or PostgresRecords: the same methods
-    database: Database | None = None
+    The SQLite files are opened on first use, so that a command that only reads (``qabot ask``)
+    creates no file."""
+
+    def __init__(self, registry: Registry, cache: Callable[[], EmbeddingCache], records: Callable[[], Any],
+                 database: Database | None = None) -> None:
+        self.registry = registry
+        self.database = database
+        self._make_cache, self._make_records = cache, records
+        self._cache: EmbeddingCache | None = None
+        self._records: Any = None
+
+    @property
+    def cache(self) -> EmbeddingCache:
+        if self._cache is None:
+            self._cache = self._make_cache()
+        return self._cache
+
+    @property
+    def records(self) -> Any:
+        """Records or PostgresRecords: the same methods."""
+        if self._records is None:
+            self._records = self._make_records()
+        return self._records
 
     def close(self) -> None:
         if self.database is not None:
@@ -39,7 +57,8 @@ class Stores:
 
 def local_stores(root: Path) -> Stores:
     """The SQLite files of one machine: generations, cache.sqlite and bot.sqlite in ``root``."""
-    return Stores(LocalRegistry(root), EmbeddingCache(root / "cache.sqlite"), Records(root / "bot.sqlite"))
+    return Stores(LocalRegistry(root), lambda: EmbeddingCache(root / "cache.sqlite"),
+                  lambda: Records(root / "bot.sqlite"))
 
 
 def postgres_stores(database: Database, root: Path) -> Stores:
@@ -47,8 +66,8 @@ def postgres_stores(database: Database, root: Path) -> Stores:
     from bot.db.cache import PostgresEmbeddingCache
     from bot.db.records import PostgresRecords
 
-    return Stores(PostgresRegistry(database, root), PostgresEmbeddingCache(database), PostgresRecords(database),
-                  database)
+    return Stores(PostgresRegistry(database, root), lambda: PostgresEmbeddingCache(database),
+                  lambda: PostgresRecords(database), database)
 
 
 def open_stores(settings: Settings, root: Path) -> Stores:
