@@ -415,6 +415,9 @@ def _add_insight_commands() -> None:
 
     main.add_command(gaps_cmd)
     main.add_command(brief_cmd)
+    from bot.cli_db import migrate_db_cmd
+
+    main.add_command(migrate_db_cmd)
 
 
 _add_insight_commands()

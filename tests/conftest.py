@@ -105,10 +105,10 @@ NO_POSTGRES = "QABOT_TEST_POSTGRES is not set: no PostgreSQL server for the test
 
 
 def _in_schema(url: str, schema: str) -> str:
-    """``url`` with ``schema`` first on its search path: each test gets empty tables of its own."""
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    """``url`` (postgresql://...) with ``schema`` first on its search path: each test gets empty tables."""
+    from urllib.parse import quote
 
-    return make_conninfo(**{**conninfo_to_dict(url), "options": f"-c search_path={schema}"})
+    return f"{url}{'&' if '?' in url else '?'}options={quote(f'-c search_path={schema}')}"
 
 
 @pytest.fixture
