@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.evaluate import Outcome, evaluate, load_cases  # noqa: E402
-from bot.service import bundled_source  # noqa: E402
+from bot.reading import bundled_source  # noqa: E402
 from index.embedder import SentenceTransformerEmbedder  # noqa: E402
 from index.sources import read_file  # noqa: E402
 

@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bot.config import Settings  # noqa: E402
+from bot.reading import read_paths  # noqa: E402
 from bot.service import QAService  # noqa: E402
 from index.embedder import DEFAULT_BACKEND, DEFAULT_MODEL, make_embedder  # noqa: E402
 
@@ -52,13 +53,13 @@ def main() -> int:
         service = QAService(Settings(), index_dir, embedder=embedder)
         rows.insert(0, ("backend", args.backend))
         data = ROOT / "tests" / "data"
-        sources = service.configured_sources() + service.read_paths([data / "harbour.txt", data / "quake.md"])
+        sources = service.catalog.configured_sources() + read_paths([data / "harbour.txt", data / "quake.md"])
         t = time.perf_counter()
-        manifest = service.build(sources)
+        manifest = service.catalog.build(sources)
         rows.append(("index build, the 3 dev articles, first (spaCy load + parse + embed)",
                      f"{(time.perf_counter() - t) * 1000:.0f} ms ({manifest['counts']['sentences']} sentences)"))
         t = time.perf_counter()
-        service.build(sources)
+        service.catalog.build(sources)
         rows.append(("index rebuild, same sources (nothing re-parsed or re-embedded)",
                      f"{(time.perf_counter() - t) * 1000:.0f} ms"))
 

@@ -29,7 +29,8 @@ from fit import PROJECT_ARTICLES, SQUAD, UNSEEN  # noqa: E402
 from bot.claims import Texts, false_claim  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.evaluate import Case, load_cases  # noqa: E402
-from bot.service import QAService, bundled_source  # noqa: E402
+from bot.reading import bundled_source  # noqa: E402
+from bot.service import QAService  # noqa: E402
 from index.sources import read_file  # noqa: E402
 
 
@@ -89,7 +90,7 @@ def main() -> int:
         except Exception:  # noqa: BLE001 - no index yet, or from another version: build it
             ready = False
         if not ready:
-            service.build(docs)
+            service.catalog.build(docs)
         services[name] = service
         texts[name] = Texts.of(s.source.text for s in service.loaded().sources.values())
     started = time.perf_counter()

@@ -29,6 +29,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def corpus() -> list[str]:
     """The texts an index of every bundled, test and eval article embeds (recorded, not embedded)."""
     from bot.config import Settings
+    from bot.reading import read_paths
     from bot.service import QAService
     from tests.conftest import FakeEmbedder
 
@@ -43,7 +44,7 @@ def corpus() -> list[str]:
         service = QAService(Settings(), Path(tmp), embedder=Recorder())
         tests = [ROOT / "tests" / "data" / name for name in ("harbour.txt", "quake.md")]
         paths = sorted((ROOT / "eval" / "data").iterdir()) + tests
-        service.build(service.configured_sources() + service.read_paths(paths))
+        service.catalog.build(service.catalog.configured_sources() + read_paths(paths))
     return texts
 
 

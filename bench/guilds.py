@@ -28,6 +28,7 @@ from lag import LagProbe  # noqa: E402
 
 from bot.config import DiscordSettings, Settings  # noqa: E402
 from bot.discord.client import QABot  # noqa: E402
+from bot.reading import read_paths  # noqa: E402
 from bot.spaces import Spaces  # noqa: E402
 from tests.fake_discord import FakeDiscord, connected  # noqa: E402
 
@@ -47,11 +48,11 @@ async def main(total: int, max_pending: int | None, per_guild: int | None) -> in
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp, pytest.MonkeyPatch.context() as patch:
         limits = {k: v for k, v in (("max_pending", max_pending), ("max_pending_per_guild", per_guild)) if v}
         spaces = Spaces.create(Settings(discord=DiscordSettings(**limits)), Path(tmp) / "data")
-        spaces.default.build(spaces.default.configured_sources())
+        spaces.default.catalog.build(spaces.default.catalog.configured_sources())
         for gid, name in GUILDS.items():
             if name:
                 space = spaces.for_guild(int(gid))
-                space.add_sources(space.read_paths([ROOT / "tests" / "data" / name]))
+                space.catalog.add_sources(read_paths([ROOT / "tests" / "data" / name]))
         bot = QABot(spaces, guild_ready_timeout=0.1)
         async with connected(patch, fake, bot):
             for gid in GUILDS:  # load each server's index once, as a running bot would have

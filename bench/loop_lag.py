@@ -24,6 +24,7 @@ from lag import LagProbe  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
 from bot.discord.client import QABot  # noqa: E402
+from bot.reading import read_paths  # noqa: E402
 from bot.service import QAService  # noqa: E402
 from tests.fake_discord import FakeDiscord, connected  # noqa: E402
 
@@ -43,7 +44,7 @@ async def main() -> int:
         story = Path(tmp) / "story.txt"
         story.write_text((ROOT / "tests" / "data" / "harbour.txt").read_text())
         service = QAService(Settings(), Path(tmp) / "index")
-        service.build(service.configured_sources() + service.read_paths([story]))
+        service.catalog.build(service.catalog.configured_sources() + read_paths([story]))
         bot = QABot(service, guild_ready_timeout=0.1)
         async with connected(patch, fake, bot):
             probe = LagProbe()

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.service import bundled_source  # noqa: E402
+from bot.reading import bundled_source  # noqa: E402
 from index.chunking import split_sentences  # noqa: E402
 from index.reader import Reader  # noqa: E402
 

@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bot.config import Settings  # noqa: E402
+from bot.reading import read_paths  # noqa: E402
 from bot.service import QAService  # noqa: E402
 from index.embedder import E5Embedder  # noqa: E402
 
@@ -46,17 +47,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         files = write_sources(Path(tmp), args.sources)
         service = QAService(Settings(), Path(tmp) / "index", embedder=embedder)
-        sources = service.read_paths(files)
+        sources = read_paths(files)
         t = time.perf_counter()
-        manifest = service.build(sources)
+        manifest = service.catalog.build(sources)
         full = time.perf_counter() - t
         files[args.sources // 2].write_text(files[args.sources // 2].read_text()
                                             + "\nThe harbour master said a new tugboat arrived on Friday.\n")
         t = time.perf_counter()
-        report = service.reindex()
+        report = service.catalog.reindex()
         incremental = time.perf_counter() - t
         t = time.perf_counter()
-        service.reindex()
+        service.catalog.reindex()
         nothing = time.perf_counter() - t
         questions = ["What did the mayor say?", "How many dockworkers are on strike?", "What did Raman warn about?",
                      "What is the capital of France?", "When do talks resume?", "Who is Priya Raman?",

@@ -91,7 +91,7 @@ def main() -> int:
             sources = [source_from_bytes(article(rng, i).encode(), f"story-{i}.txt", kind="file",
                                          location=f"/archive/story-{i}.txt") for i in range(args.articles)]
             started = time.perf_counter()
-            service.build(sources)
+            service.catalog.build(sources)
             build = time.perf_counter() - started
         generation = current_generation(root)
         assert generation is not None

@@ -155,8 +155,8 @@ def answers(index_dir: Path) -> list[tuple[str, str, str, dict[str, Any]]]:
     from index.embedder import E5Embedder
 
     service = QAService(Settings(), index_dir, embedder=E5Embedder())
-    sources = [replace(s, url=URL) for s in service.configured_sources()]
-    service.build(sources)
+    sources = [replace(s, url=URL) for s in service.catalog.configured_sources()]
+    service.catalog.build(sources)
     out = []
     for n, (how, question) in enumerate(QUESTIONS, start=1):
         data = service.ask(question).to_json()

@@ -68,7 +68,7 @@ def main() -> int:
     try:
         service.loaded()
     except Exception:  # noqa: BLE001 - no index yet: build it
-        service.build([read_file(squad / f"{a}.txt") for a in articles])
+        service.catalog.build([read_file(squad / f"{a}.txt") for a in articles])
     retriever = service.answerer().retriever
     cases = {a: load_cases(squad / f"{a}.jsonl")[:: args.every] for a in articles}
     english = {e: c for cs in cases.values() for c in cs if not c.out_of_scope for e in c.evidence}

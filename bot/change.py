@@ -7,9 +7,10 @@ fetch gets at most the time the change has left.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from index.errors import SourceError
 from index.fetch import Deadline
@@ -47,6 +48,29 @@ class Change:
     def reason(self) -> str:
         return (f"not read this time: the change reached its limit of {self.seconds:g} seconds "
                 "(sources.change_deadline_seconds); the next refresh goes on")
+
+
+class Running:
+    """The change running now in one space, if any (a change started inside another, as adding
+    URLs adds sources, shares its deadline)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.now: Change | None = None
+
+    @contextlib.contextmanager
+    def change(self) -> Iterator[Change]:
+        if self.now is not None:
+            yield self.now
+            return
+        self.now = Change(self.seconds)
+        try:
+            yield self.now
+        finally:
+            self.now = None
+
+    def expired(self) -> bool:
+        return self.now is not None and self.now.expired()
 
 
 def text_bytes(entry: SourceEntry) -> int:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from bot.config import Settings, load_settings
+from bot.reading import read_paths
 from bot.render import printable, render_answer, render_explanation, terminal_width, wants_style
 from bot.service import QAService
 from bot.spaces import Spaces
@@ -48,8 +49,8 @@ def make_service(config_path: str | None, index_dir: str | None, guild: int | No
     return Spaces.create(settings, settings.index_dir(index_dir)).for_guild(guild)
 
 
-class _Progress:
-    """A progress bar on stderr while sentences are embedded."""
+class ProgressBar:
+    """A progress bar on stderr while sentences are embedded (a bot.progress.Progress)."""
 
     def __init__(self, label: str) -> None:
         self.label = label
@@ -71,9 +72,9 @@ class _Progress:
 
 def build_with_progress(service: QAService, sources: list[Any], label: str = "Embedding",
                         feeds: list[Any] | None = None) -> dict[str, Any]:
-    progress = _Progress(label)
+    progress = ProgressBar(label)
     try:
-        return service.build(sources, progress=progress.step, on_total=progress.total, feeds=feeds)
+        return service.catalog.build(sources, progress=progress, feeds=feeds)
     finally:
         progress.close()
 
@@ -89,7 +90,7 @@ def ensure_index(service: QAService, explicit_dir: bool) -> None:
             f"`qabot index --index-dir {service.index_dir}`."
         )
     click.echo(f"No index yet at {service.index_dir}; building it from the configured sources first.", err=True)
-    build_with_progress(service, service.configured_sources())
+    build_with_progress(service, service.catalog.configured_sources())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -111,10 +112,10 @@ def index_cmd(config_path: str | None, index_dir: str | None, guild: int | None,
         raise InputError("--rebuild takes no SOURCE: it rebuilds what the index already holds.")
     feeds: list[Any] = []
     if rebuild:
-        chosen, origin, feeds = service.recover_sources()
+        chosen, origin, feeds = service.catalog.recover_sources()
         click.echo(f"Rebuilding from {origin}.", err=True)
     else:
-        chosen = service.read_paths(list(sources)) if sources else service.configured_sources()
+        chosen = read_paths(list(sources)) if sources else service.catalog.configured_sources()
     manifest = build_with_progress(service, chosen, feeds=feeds)
     counts = manifest["counts"]
     click.echo(
@@ -243,57 +244,6 @@ def chat_cmd(config_path: str | None, index_dir: str | None) -> None:
         history.append(service.turn_of(answer))
 
 
-@main.group("sources", invoke_without_command=True)
-@common
-@guild_option
-@click.pass_context
-def sources_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None, guild: int | None) -> None:
-    """List what the index holds (id, title, passages, when indexed)."""
-    ctx.obj = (config_path, index_dir, guild)
-    if ctx.invoked_subcommand is None:
-        _list_sources(make_service(config_path, index_dir, guild))
-
-
-def _sources_service(ctx: click.Context, config_path: str | None, index_dir: str | None,
-                     guild: int | None) -> QAService:
-    """A `sources` subcommand's service: its own options, else those given before the subcommand."""
-    parent_config, parent_dir, parent_guild = ctx.obj or (None, None, None)
-    return make_service(config_path or parent_config, index_dir or parent_dir,
-                        guild if guild is not None else parent_guild)
-
-
-def _list_sources(service: QAService) -> None:
-    if service.base is not None:
-        state = "its own sources" if service.own_index else "the default sources (none of its own yet)"
-        click.echo(f"Server {service.index_dir.name} uses {state}.")
-    feeds = service.list_feeds()
-    if feeds:  # ids are up to 47 characters: a 30-character slug, "-" and 16 hex digits
-        click.echo(f"{'FEED':<47} {'ITEMS':>8}  {'REFRESHED':<20}  TITLE")
-        for feed in feeds:
-            status = "" if feed.status == "ok" else f"  [{feed.status}: {printable(feed.last_error or '')}]"
-            click.echo(f"{feed.id:<47} {feed.items:>8}  {feed.refreshed_at or '-':<20}  "
-                       f"{printable(feed.title)}{status}")
-        click.echo("")
-    rows = service.list_sources()
-    if not rows:
-        click.echo("The index holds no sources.")
-        return
-    click.echo(f"{'ID':<47} {'PASSAGES':>8}  {'INDEXED':<20}  TITLE")
-    for row in rows:
-        status = "" if row.status == "ok" else f"  [{row.status}: {printable(row.last_error or '')}]"
-        click.echo(f"{row.id:<47} {row.chunks:>8}  {row.indexed_at:<20}  {printable(row.title)}{status}")
-
-
-@sources_cmd.command("list")
-@common
-@guild_option
-@click.pass_context
-def sources_list_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None,
-                     guild: int | None) -> None:
-    """List what the index holds."""
-    _list_sources(_sources_service(ctx, config_path, index_dir, guild))
-
-
 @main.command("eval")
 @common
 @click.argument("file", type=click.Path(path_type=Path))
@@ -316,8 +266,8 @@ def eval_cmd(config_path: str | None, index_dir: str | None, file: Path, extra: 
     service = make_service(config_path, index_dir)
     with tempfile.TemporaryDirectory(prefix="qabot-eval-") as tmp:
         if extra:
-            service = QAService(service.settings, Path(tmp), embedder=service._embedder)
-            service.build(service.configured_sources() + service.read_paths(list(extra)))
+            service = QAService(service.settings, Path(tmp), embedder=service.embedder)
+            service.catalog.build(service.catalog.configured_sources() + read_paths(list(extra)))
         else:
             ensure_index(service, explicit_dir=index_dir is not None)
         if model is not None:
@@ -338,48 +288,6 @@ def eval_cmd(config_path: str | None, index_dir: str | None, file: Path, extra: 
             click.echo(f"  - {failure}")
 
 
-def _split_items(service: QAService, items: tuple[str, ...]) -> tuple[list[str], list[Any]]:
-    """URLs (articles or feeds, read by the service) and the files/directories read here."""
-    urls, sources = [], []
-    for item in items:
-        if item.startswith(("http://", "https://")) or "://" in item:
-            urls.append(item)
-        else:
-            sources.extend(service.read_paths([Path(item)]))
-    return urls, sources
-
-
-@sources_cmd.command("add")
-@common
-@guild_option
-@click.argument("items", nargs=-1, required=True)
-@click.pass_context
-def sources_add_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None, guild: int | None,
-                    items: tuple[str, ...]) -> None:
-    """Add files, directories, http(s) articles or RSS/Atom feeds to the index."""
-    service = _sources_service(ctx, config_path, index_dir, guild)
-    urls, files = _split_items(service, items)
-    progress = _Progress("Embedding")
-    try:
-        report = service.add_urls(urls, extra=files, added_by="cli", progress=progress.step,
-                                  on_total=progress.total)
-    finally:
-        progress.close()
-    click.echo(report.summary())
-
-
-@sources_cmd.command("remove")
-@common
-@guild_option
-@click.argument("source_id")
-@click.pass_context
-def sources_remove_cmd(ctx: click.Context, config_path: str | None, index_dir: str | None, guild: int | None,
-                       source_id: str) -> None:
-    """Remove a source by id (see `qabot sources`)."""
-    service = _sources_service(ctx, config_path, index_dir, guild)
-    click.echo(service.remove_source(source_id).summary())
-
-
 @main.command("reindex")
 @common
 @guild_option
@@ -387,9 +295,9 @@ def sources_remove_cmd(ctx: click.Context, config_path: str | None, index_dir: s
 def reindex_cmd(config_path: str | None, index_dir: str | None, guild: int | None, ids: tuple[str, ...]) -> None:
     """Re-read sources (all, or the given ids) and swap in the new index; unchanged text is reused."""
     service = make_service(config_path, index_dir, guild)
-    progress = _Progress("Embedding")
+    progress = ProgressBar("Embedding")
     try:
-        report = service.reindex(list(ids) or None, progress=progress.step, on_total=progress.total)
+        report = service.catalog.reindex(list(ids) or None, progress=progress)
     finally:
         progress.close()
     click.echo(report.summary())
@@ -409,10 +317,13 @@ def serve_cmd(config_path: str | None, index_dir: str | None) -> None:
     serve(service, token)
 
 
-def _add_insight_commands() -> None:
-    """`qabot gaps` and `qabot brief` live in bot.cli_insight (which imports the options above)."""
+def _add_commands() -> None:
+    """`qabot sources` lives in bot.cli_sources, `qabot gaps` and `qabot brief` in bot.cli_insight
+    (both import the options above)."""
     from bot.cli_insight import brief_cmd, gaps_cmd
+    from bot.cli_sources import sources_cmd
 
+    main.add_command(sources_cmd)
     main.add_command(gaps_cmd)
     main.add_command(brief_cmd)
     from bot.cli_db import migrate_db_cmd
@@ -420,7 +331,7 @@ def _add_insight_commands() -> None:
     main.add_command(migrate_db_cmd)
 
 
-_add_insight_commands()
+_add_commands()
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from index.speakers import ATTRIBUTION_VERSION
 from index.store import build_lock, live_generation, write_generation
 
 if TYPE_CHECKING:
-    from bot.service import QAService
+    from bot.live import LiveIndex
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def local_revision(index_dir: Path) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def rebuild(service: QAService) -> dict[str, object] | None:
+def rebuild(service: LiveIndex) -> dict[str, object] | None:
     """Write the space's generation from the shared registry (None: it has no registry there)."""
     stores = service.stores
     assert stores is not None
@@ -64,6 +64,7 @@ def rebuild(service: QAService) -> dict[str, object] | None:
     with contextlib.nullcontext() if inside else build_lock(service.index_dir):
         if local_revision(service.index_dir) == stored.revision:
             return None  # built meanwhile (by another thread of this process)
+        assert service.prepare is not None, "bot.building.Builder sets it"
         inputs = [service.prepare(entry) for entry in stored.entries]
         manifest = write_generation(
             service.index_dir, inputs, service.embedder, attribution_version=ATTRIBUTION_VERSION,
@@ -85,7 +86,7 @@ class Readiness:
         self.lock = threading.Lock()
 
 
-def ensure_ready(service: QAService, readiness: Readiness, *, loaded: bool) -> None:
+def ensure_ready(service: LiveIndex, readiness: Readiness, *, loaded: bool) -> None:
     """Before answering from the local generation: rebuild it if the shared registry moved on.
 
     ``loaded``: a generation is already in memory (then the registry is asked at most every
@@ -116,7 +117,7 @@ def ensure_ready(service: QAService, readiness: Readiness, *, loaded: bool) -> N
         raise PreparingError(GETTING_READY)
 
 
-def _rebuild_quietly(service: QAService, readiness: Readiness) -> None:
+def _rebuild_quietly(service: LiveIndex, readiness: Readiness) -> None:
     try:
         rebuild(service)
     except BusyError:

@@ -14,12 +14,14 @@ hundred servers with the default article cost one index in memory. At most
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from bot.building import Annotator
 from bot.config import Settings
-from bot.service import Annotator, QAService
+from bot.service import QAService, SourceInfo, source_rows
 from index.embedder import Embedder
 from index.errors import InputError
 from index.speakers import annotate
@@ -33,7 +35,8 @@ def check_guild_id(guild_id: int) -> int:
 
 
 class Spaces:
-    """The default space plus a bounded, thread-safe LRU of server spaces."""
+    """The default space plus a bounded, thread-safe LRU of server spaces; the one owner of
+    which servers have generations of their own (the others are answered from the default's)."""
 
     def __init__(self, default: QAService) -> None:
         self.default = default
@@ -46,8 +49,9 @@ class Spaces:
         # servers with sources of their own, listed once here so that later look-ups (the
         # autocomplete on the event loop) need no disk (nor database)
         self._owned = set(stores.registry.spaces() if stores and self.shared else self._guilds_on_disk())
+        self._registered = set(self._owned) if self.shared else set()
         if stores is not None and self.shared:
-            default.registered = stores.registry.revision(None) is not None
+            default.live.registered = stores.registry.revision(None) is not None
 
     @classmethod
     def create(cls, settings: Settings, root: Path, embedder: Embedder | None = None,
@@ -67,20 +71,35 @@ class Spaces:
         with self._lock:
             service = self._guilds.get(guild_id)
             if service is None:
-                service = QAService(self.settings, self.guild_dir(guild_id), annotator=self.default.annotator,
-                                    base=self.default, cache_path=self.default.cache_path)
-                service.space = guild_id
-                service.registered = self.shared and guild_id in self._owned
+                service = QAService(self.settings, self.guild_dir(guild_id),
+                                    annotator=self.default.catalog.builder.annotator, base=self.default,
+                                    on_own_index=functools.partial(self._seen, guild_id))
+                service.live.space = guild_id
+                service.live.registered = guild_id in self._registered
                 service.background = self.default.background
-                service.shares_base = guild_id not in self._owned
                 self._guilds[guild_id] = service
             self._guilds.move_to_end(guild_id)
             while len(self._guilds) > max(1, self.settings.guilds.max_loaded):
                 gone, evicted = self._guilds.popitem(last=False)
-                if evicted.shares_base is False:
-                    self._owned.add(gone)  # it built generations of its own while loaded
+                if evicted.registered:
+                    self._registered.add(gone)  # its sources went to PostgreSQL while it was loaded
                 evicted.unload()
             return service
+
+    def _seen(self, guild_id: int, own: bool) -> None:
+        """A server's space looked at its directory: it has generations of its own, or not yet."""
+        if own:
+            self._owned.add(guild_id)
+        else:
+            self._owned.discard(guild_id)
+
+    def loaded_sources(self, guild_id: int | None) -> list[SourceInfo] | None:
+        """The sources of the index that answers this server, if it is in memory (no disk, for
+        the autocomplete on the event loop); None if it is not loaded."""
+        with self._lock:
+            space = self.default if guild_id is None or guild_id not in self._owned else self._guilds.get(guild_id)
+        index = space.live.in_memory() if space is not None else None
+        return None if index is None else source_rows(index)
 
     def loaded_guilds(self) -> list[int]:
         """Server spaces currently held, least recently used first."""
@@ -92,7 +111,8 @@ class Spaces:
         if self.shared:
             with self._lock:
                 loaded = {g for g, s in self._guilds.items() if s.registered}
-            return [None, *sorted(self._owned | loaded)]
+                self._registered |= loaded
+                return [None, *sorted(self._registered)]
         return [None, *sorted(self._guilds_on_disk())]
 
     def _guilds_on_disk(self) -> list[int]:

@@ -14,6 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from bot.config import Settings  # noqa: E402
+from bot.reading import read_paths
 from bot.service import QAService  # noqa: E402
 from index.embedder import DEFAULT_MODEL  # noqa: E402
 from index.query import tokenize  # noqa: E402
@@ -80,7 +81,7 @@ def fake_service(tmp_path: Path, fake_embedder: FakeEmbedder) -> QAService:
 
 @pytest.fixture
 def built_fake_service(fake_service: QAService) -> QAService:
-    fake_service.build(fake_service.configured_sources())
+    fake_service.catalog.build(fake_service.catalog.configured_sources())
     return fake_service
 
 
@@ -92,8 +93,8 @@ def real_service(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> 
     index_dir = tmp_path_factory.mktemp("real-index")
     embedder = make_embedder(DEFAULT_MODEL, DEFAULT_BACKEND, models_dir)
     service = QAService(Settings(), index_dir, embedder=embedder)
-    sources = service.configured_sources() + service.read_paths([DATA / "harbour.txt", DATA / "quake.md"])
-    service.build(sources)
+    sources = service.catalog.configured_sources() + read_paths([DATA / "harbour.txt", DATA / "quake.md"])
+    service.catalog.build(sources)
     yield service
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from bot.reading import read_paths
 from bot.service import QAService
 from index.answer import Answerer
 from index.model import AnswerModel, Linear, load_model
@@ -21,7 +22,7 @@ TEXT = (
 
 def _service(service: QAService, tmp_path: Path) -> QAService:
     (tmp_path / "clinic.txt").write_text(TEXT, encoding="utf-8")
-    service.build(service.read_paths([tmp_path / "clinic.txt"]))
+    service.catalog.build(read_paths([tmp_path / "clinic.txt"]))
     return service
 
 
@@ -87,13 +88,13 @@ def test_an_abbreviation_the_sources_spell_out_is_not_an_unknown_name(
         encoding="utf-8",
     )
     service = fake_service
-    service.build(service.read_paths([tmp_path / "eu.txt"]))
+    service.catalog.build(read_paths([tmp_path / "eu.txt"]))
     answer = service.ask("What did the EU agree on Monday?")
     assert answer.declined_by != "unknown_name"
     assert "EU" not in answer.answer or answer.found
     (tmp_path / "eu.txt").write_text(
         "Trade talks\n\nThe EU agreed new tariffs on steel on Monday, officials said.\n", encoding="utf-8")
-    service.build(service.read_paths([tmp_path / "eu.txt"]))
+    service.catalog.build(read_paths([tmp_path / "eu.txt"]))
     for question in ("What did the European Union agree on Monday?", "What did the European Union say?"):
         long_form = service.ask(question)
         assert "couldn't find European Union" not in long_form.answer, long_form.answer

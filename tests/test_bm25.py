@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 
-from bot.service import bundled_source
+from bot.reading import bundled_source
 from index.bm25 import BM25
 from index.chunking import chunk_source
 from index.query import tokenize, tokenize_with_pairs

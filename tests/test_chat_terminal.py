@@ -30,7 +30,7 @@ from bot.config import Settings
 from bot.service import QAService
 from tests.conftest import FakeEmbedder
 service = QAService(Settings(), Path(sys.argv[1]), embedder=FakeEmbedder())
-service.build(service.configured_sources())
+service.catalog.build(service.catalog.configured_sources())
 cli.make_service = lambda *args, **kwargs: service
 sys.exit(cli.run(sys.argv[2:]))
 """

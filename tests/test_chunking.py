@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.service import BUNDLED_ARTICLE
+from bot.reading import BUNDLED_ARTICLE
 from index.chunking import (
     MAX_CHUNK_CHARS,
     MAX_CHUNK_WORDS,

@@ -49,7 +49,7 @@ def test_the_text_fragment_follows_the_kept_query() -> None:
 def test_a_citation_links_to_the_page_its_query_names(fake_service: QAService) -> None:
     url = "https://news.test/article.php?id=48213&utm_source=newsletter&token=s3cret"
     source = source_from_bytes(PAGE, url, kind="url", location=url, url=url, content_type="text/html")
-    fake_service.build([source])
+    fake_service.catalog.build([source])
     answer = fake_service.ask("What did Nils Dahl say about the dredging?")
     assert answer.found
     citation = answer.citations[0]

@@ -11,6 +11,7 @@ import pytest
 from bot.claims import Texts, false_claim, forms, occurs
 from bot.config import Settings
 from bot.evaluate import load_cases
+from bot.reading import read_paths
 from bot.service import QAService
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +83,7 @@ def test_every_decline_claim_on_a_sample_of_the_eval_sets_is_true(real_service: 
              + ["What did the US and the EU warn Russia about?", "Did Russia's foreign minister meet Putin?"])]
     if (SQUAD / "Normans.txt").exists():
         squad = QAService(Settings(), tmp_path / "squad", embedder=real_service.embedder)
-        squad.build(squad.read_paths([SQUAD / "Normans.txt"]))
+        squad.catalog.build(read_paths([SQUAD / "Normans.txt"]))
         runs.append((squad, [c.question for c in load_cases(SQUAD / "Normans.jsonl")[:80]]))
     checked, wrong = 0, []
     for service, questions in runs:

@@ -15,6 +15,7 @@ from bot.config import DatabaseSettings, Settings
 from bot.db import Database, postgres_stores
 from bot.db.migrate import entries_without_times, local_spaces
 from bot.discord.records import Records
+from bot.reading import read_paths
 from bot.service import QAService
 from bot.spaces import Spaces
 from index.cache import EmbeddingCache
@@ -29,17 +30,17 @@ GUILD, OTHER = 900000000000000101, 900000000000000202
 def _installation(root: Path) -> Records:
     """One machine's files: the default space, two servers (files, an attachment, a feed), records."""
     spaces = Spaces.create(Settings(), root, embedder=FakeEmbedder())
-    spaces.default.build(spaces.default.configured_sources())
+    spaces.default.catalog.build(spaces.default.catalog.configured_sources())
     guild = spaces.for_guild(GUILD)
     memo = "The council memo said the ferry will run on Sundays from June.\n"
     attachment = Source(id="memo", kind="attachment", location="upload:memo.txt", title="memo", text=memo,
                         content_hash=content_hash(memo))
     feed = FeedEntry("https://news.test/rss", "news-rss", "News", '"v1"', None, "2026-01-01T00:00:00Z", "ok",
                      None, "mod#1", "2026-01-01T00:00:00Z", '{"failures": 1}')
-    guild.build([*guild.read_paths([DATA / "harbour.txt"]), attachment], added_by="mod#1", feeds=[feed])
+    guild.catalog.build([*read_paths([DATA / "harbour.txt"]), attachment], added_by="mod#1", feeds=[feed])
     other = spaces.for_guild(OTHER)
-    other.add_sources(other.read_paths([DATA / "quake.md"]))
-    other.add_sources(other.read_paths([DATA / "quake.md"]))  # unchanged: nothing new
+    other.catalog.add_sources(read_paths([DATA / "quake.md"]))
+    other.catalog.add_sources(read_paths([DATA / "quake.md"]))  # unchanged: nothing new
     records = Records(root / "bot.sqlite")
     for n in range(3):
         a = records.save_answer(GUILD, 7, 70, f"Q{n}", {"question": f"Q{n}", "answer": f"A{n}"})

@@ -15,6 +15,7 @@ import pytest
 from bot import replica
 from bot.config import DatabaseSettings, Settings
 from bot.db import Database, postgres_stores
+from bot.reading import read_paths
 from bot.replica import PreparingError
 from bot.service import QAService
 from bot.spaces import Spaces
@@ -66,11 +67,11 @@ def _attachment(name: str, text: str) -> Source:
 
 def _set_up(first: Machine) -> None:
     """A server with a file and an attachment (which cannot be read again), on the first machine."""
-    first.spaces.default.build(first.spaces.default.configured_sources())
+    first.spaces.default.catalog.build(first.spaces.default.catalog.configured_sources())
     guild = first.spaces.for_guild(GUILD)
-    harbour = guild.read_paths([DATA / "harbour.txt"])
+    harbour = read_paths([DATA / "harbour.txt"])
     memo = _attachment("memo", "The council memo said the ferry will run on Sundays from June.\n")
-    guild.add_sources([*harbour, memo], added_by="mod#1")
+    guild.catalog.add_sources([*harbour, memo], added_by="mod#1")
 
 
 def test_another_machine_rebuilds_a_server_without_embedding_or_fetching(
@@ -78,8 +79,8 @@ def test_another_machine_rebuilds_a_server_without_embedding_or_fetching(
     _set_up(machines[0])
     before = machines[0].spaces.for_guild(GUILD).list_sources()
     second = _new(machines)  # a fresh disk: no index at all
-    monkeypatch.setattr("bot.service.fetch", lambda *a, **k: pytest.fail("nothing may be fetched"))
-    monkeypatch.setattr("bot.service.read_file", lambda *a, **k: pytest.fail("nothing may be read again"))
+    monkeypatch.setattr("bot.reading.fetch", lambda *a, **k: pytest.fail("nothing may be fetched"))
+    monkeypatch.setattr("bot.reading.read_file", lambda *a, **k: pytest.fail("nothing may be read again"))
     guild = second.spaces.for_guild(GUILD)
     assert guild.own_index and not (second.spaces.guild_dir(GUILD) / "CURRENT").exists()
     index = guild.loaded()  # built here, from PostgreSQL
@@ -94,8 +95,8 @@ def test_another_machine_rebuilds_a_server_without_embedding_or_fetching(
 def test_the_default_space_is_not_rebuilt_from_the_configured_sources(machines: list[Machine]) -> None:
     first = machines[0]
     default = first.spaces.default
-    default.build(default.configured_sources())
-    default.add_sources(default.read_paths([DATA / "quake.md"]))
+    default.catalog.build(default.catalog.configured_sources())
+    default.catalog.add_sources(read_paths([DATA / "quake.md"]))
     second = _new(machines)
     assert second.spaces.default.own_index  # PostgreSQL holds it: `qabot serve` builds nothing from config
     assert [s.id for s in second.spaces.default.list_sources()] == [s.id for s in default.list_sources()]
@@ -109,7 +110,7 @@ def test_members_are_told_it_is_getting_ready_while_the_bot_rebuilds(machines: l
     guild = second.spaces.for_guild(GUILD)
     with pytest.raises(PreparingError, match="getting this server's sources ready"):
         guild.ask("What did Mayor Tomas Eriksen say?")
-    thread = guild._readiness.thread
+    thread = guild.live.readiness.thread
     assert thread is not None
     thread.join(60)
     assert guild.ask("What did Mayor Tomas Eriksen say?").found
@@ -123,7 +124,7 @@ def test_a_stale_index_catches_up_with_a_change_made_elsewhere(
     assert second.spaces.for_guild(GUILD).ask("What did Mayor Tomas Eriksen say?").found
     # the shard moves back: the first machine's moderators change the server
     first_guild = machines[0].spaces.for_guild(GUILD)
-    first_guild.add_sources(first_guild.read_paths([DATA / "quake.md"]))
+    first_guild.catalog.add_sources(read_paths([DATA / "quake.md"]))
     monkeypatch.setattr(replica, "CHECK_EVERY_SECONDS", 0.0)
     again = second.spaces.for_guild(GUILD)
     assert {s.id for s in again.list_sources()} == {s.id for s in first_guild.list_sources()}
@@ -133,7 +134,7 @@ def test_a_change_on_the_new_machine_lands_in_the_shared_registry(machines: list
     _set_up(machines[0])
     second = _new(machines)
     guild = second.spaces.for_guild(GUILD)
-    report = guild.remove_source("memo")  # the index is rebuilt first, inside the change
+    report = guild.catalog.remove_source("memo")  # the index is rebuilt first, inside the change
     assert report.removed == ["memo"]
     stored = machines[0].spaces.default.stores.registry.load(GUILD)  # type: ignore[union-attr]
     assert stored is not None and "memo" not in {e.source.id for e in stored.entries}

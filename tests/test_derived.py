@@ -60,7 +60,7 @@ def test_a_damaged_file_or_other_code_means_recomputing(
 def test_each_generation_has_its_own(built_fake_service: QAService) -> None:
     built_fake_service.ask("What did Scholz say?")
     old = built_fake_service.loaded().path
-    built_fake_service.build(built_fake_service.configured_sources())
+    built_fake_service.catalog.build(built_fake_service.catalog.configured_sources())
     built_fake_service.ask("What did Scholz say?")
     new = built_fake_service.loaded().path
     assert new != old

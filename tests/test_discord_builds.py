@@ -67,7 +67,7 @@ async def test_server_b_is_not_stuck_behind_server_as_queued_changes(monkeypatch
     ) + "</article></body></html>"
     settings = Settings(discord=DiscordSettings(answer_dms=False), fetch=FetchSettings(guild_allowed_hosts=["127.0.0.1"]))
     spaces = Spaces.create(settings, tmp_path / "data", embedder=FakeEmbedder())
-    spaces.default.build(spaces.default.configured_sources())
+    spaces.default.catalog.build(spaces.default.catalog.configured_sources())
     bot = QABot(spaces, guild_ready_timeout=0.1)
     done: list[int] = []
 

@@ -13,6 +13,7 @@ import pytest
 from bot.config import Settings
 from bot.discord.client import QABot
 from bot.discord.render import check_limits
+from bot.reading import read_paths
 from bot.spaces import Spaces
 from tests.conftest import FakeEmbedder
 from tests.fake_discord import FakeDiscord, connected
@@ -32,7 +33,7 @@ async def running(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncItera
     spaces = Spaces.create(Settings(), tmp_path / "data", embedder=FakeEmbedder())
     service = spaces.default
     (tmp_path / "bridge.txt").write_text(BRIDGE, encoding="utf-8")
-    service.build(service.configured_sources() + service.read_paths([tmp_path / "bridge.txt"]))
+    service.catalog.build(service.catalog.configured_sources() + read_paths([tmp_path / "bridge.txt"]))
     async with connected(monkeypatch, FakeDiscord(), QABot(spaces, guild_ready_timeout=0.1)) as fake:
         yield fake
 

@@ -28,7 +28,7 @@ async def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncIterato
     settings = Settings(discord=DiscordSettings(allowed_guild_ids=[int(A), int(B)], answer_dms=False),
                         fetch=FetchSettings(guild_allowed_hosts=["127.0.0.1"]))
     spaces = Spaces.create(settings, tmp_path / "data", embedder=FakeEmbedder())
-    spaces.default.build(spaces.default.configured_sources())
+    spaces.default.catalog.build(spaces.default.catalog.configured_sources())
     bot = QABot(spaces, guild_ready_timeout=0.1)
     async with connected(monkeypatch, fake, bot):
         yield fake, bot

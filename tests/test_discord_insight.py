@@ -39,7 +39,7 @@ async def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncIterato
     fake = FakeDiscord(guild_ids=[A, B])
     fake.files["macron.html"] = MACRON_HTML
     spaces = Spaces.create(_world_settings(), tmp_path / "data", embedder=FakeEmbedder())
-    spaces.default.build(spaces.default.configured_sources())
+    spaces.default.catalog.build(spaces.default.catalog.configured_sources())
     bot = QABot(spaces, guild_ready_timeout=0.1)
     async with connected(monkeypatch, fake, bot):
         yield fake, bot
@@ -163,7 +163,7 @@ async def test_the_bot_refuses_to_start_when_discord_refuses_the_intent(monkeypa
     monkeypatch.setattr(discord.http.Route, "BASE", fake.base)
     monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url))
     spaces = Spaces.create(_world_settings(), tmp_path / "data", embedder=FakeEmbedder())
-    spaces.default.build(spaces.default.configured_sources())
+    spaces.default.catalog.build(spaces.default.catalog.configured_sources())
     try:
         with pytest.raises(QABotError) as refused:
             await asyncio.wait_for(_serve(QABot(spaces), TOKEN), 60)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import bot.service
+import bot.reading
 from bot.config import DiscordSettings, FeedSettings, FetchSettings, Settings
 from bot.discord.client import QABot
 from bot.spaces import Spaces
@@ -27,7 +27,7 @@ def _text(reply: dict[str, Any]) -> str:
 
 async def test_a_bad_item_never_breaks_a_servers_refresh(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                          site: Site) -> None:  # noqa: F811
-    real = bot.service.article
+    real = bot.reading.article
     broken = f"{site.base}/news/beta"
 
     def reader(got: object, url: str, **options: object) -> object:
@@ -35,13 +35,13 @@ async def test_a_bad_item_never_breaks_a_servers_refresh(monkeypatch: pytest.Mon
             raise NotImplementedError("unsupported filter /JBIG2Decode")  # like pypdf on an unknown filter
         return real(got, url, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(bot.service, "article", reader)
+    monkeypatch.setattr(bot.reading, "article", reader)
     site.pages["/news/gamma"] = lambda: (500, "text/html", b"down")
     fake = FakeDiscord(guild_ids=[A])
     settings = Settings(discord=DiscordSettings(answer_dms=False), feeds=FeedSettings(refresh_minutes=0),
                         fetch=FetchSettings(guild_allowed_hosts=["127.0.0.1"]))
     spaces = Spaces.create(settings, tmp_path / "data", embedder=FakeEmbedder())
-    spaces.default.build(spaces.default.configured_sources())
+    spaces.default.catalog.build(spaces.default.catalog.configured_sources())
     qabot = QABot(spaces, guild_ready_timeout=0.1)
     async with connected(monkeypatch, fake, qabot):
         iid = await fake.slash("source add", [{"name": "url", "type": 3, "value": f"{site.base}/rss.xml"}],
@@ -68,7 +68,7 @@ async def test_a_server_cannot_use_the_operators_allowed_hosts_nor_see_resolved_
     settings = Settings(discord=DiscordSettings(answer_dms=False), feeds=FeedSettings(refresh_minutes=0),
                         fetch=FetchSettings(allowed_hosts=["localhost"]))  # the operator's intranet host
     spaces = Spaces.create(settings, tmp_path / "data", embedder=FakeEmbedder())
-    spaces.default.build(spaces.default.configured_sources())
+    spaces.default.catalog.build(spaces.default.catalog.configured_sources())
     qabot = QABot(spaces, guild_ready_timeout=0.1)
     async with connected(monkeypatch, fake, qabot):
         url = fake.file_url("intranet.html").replace("127.0.0.1", "localhost")

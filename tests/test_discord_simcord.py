@@ -21,7 +21,7 @@ pytestmark = pytest.mark.simcord(settle_timeout=SETTLE)
 def make_bot(tmp_path: Path, **discord_options: object) -> QABot:
     settings = Settings(discord=DiscordSettings(**discord_options))  # type: ignore[arg-type]
     service = QAService(settings, tmp_path / "index", embedder=FakeEmbedder())
-    service.build(service.configured_sources())
+    service.catalog.build(service.catalog.configured_sources())
     return QABot(service, guild_ready_timeout=0.1)
 
 

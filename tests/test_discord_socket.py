@@ -13,6 +13,7 @@ import yarl
 import bot.cli as cli
 from bot.config import Settings
 from bot.discord.client import QABot, _serve
+from bot.reading import read_paths
 from bot.service import QAService
 from index.errors import QABotError
 from tests.conftest import DATA, FakeEmbedder
@@ -34,7 +35,7 @@ async def running(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[tuple[Fake
     story = tmp_path / "story.txt"
     story.write_text((DATA / "harbour.txt").read_text(encoding="utf-8"), encoding="utf-8")
     service = QAService(Settings(), tmp_path / "index", embedder=FakeEmbedder())
-    service.build(service.configured_sources() + service.read_paths([story]))
+    service.catalog.build(service.catalog.configured_sources() + read_paths([story]))
     bot = QABot(service, guild_ready_timeout=0.1)
     task = asyncio.create_task(bot.start(TOKEN))
     await asyncio.wait_for(fake.identified.wait(), 30)
@@ -95,7 +96,7 @@ async def test_moderator_reindex_then_ask_sees_the_new_text(running) -> None:  #
 
 async def test_rejected_token_is_one_clear_error(fake: FakeDiscord, tmp_path: Path) -> None:
     service = QAService(Settings(), tmp_path / "index", embedder=FakeEmbedder())
-    service.build(service.configured_sources())
+    service.catalog.build(service.catalog.configured_sources())
     with pytest.raises(QABotError, match="rejected the token"):
         await _serve(QABot(service, guild_ready_timeout=0.1), "wrong-token")
 
@@ -110,7 +111,7 @@ def test_serve_without_token_exits_with_one_line(capsys: pytest.CaptureFixture[s
 def test_serve_without_token_on_a_built_index(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     service = QAService(Settings(), tmp_path / "index", embedder=FakeEmbedder())
-    service.build(service.configured_sources())
+    service.catalog.build(service.catalog.configured_sources())
     code = cli.run(["serve", "--index-dir", str(tmp_path / "index")])
     err = capsys.readouterr().err
     assert code == 1
@@ -133,7 +134,7 @@ async def test_a_second_reindex_while_one_runs_is_refused(fake: FakeDiscord, tmp
     story = tmp_path / "story.txt"
     story.write_text("Harbour\n\nThe harbour master said the cranes were back in service.\n")
     service = QAService(Settings(), tmp_path / "index", embedder=FakeEmbedder(), annotator=slow_annotate)
-    service.build(service.configured_sources() + service.read_paths([story]))
+    service.catalog.build(service.catalog.configured_sources() + read_paths([story]))
     story.write_text(story.read_text() + "\nA new sentence about tugboats arrived.\n")
     bot = QABot(service, guild_ready_timeout=0.1)
     task = asyncio.create_task(bot.start(TOKEN))
@@ -172,7 +173,7 @@ async def test_sigterm_shuts_the_bot_down_cleanly(fake: FakeDiscord, tmp_path: P
     import signal
 
     service = QAService(Settings(), tmp_path / "index", embedder=FakeEmbedder())
-    service.build(service.configured_sources())
+    service.catalog.build(service.catalog.configured_sources())
     bot = QABot(service, guild_ready_timeout=0.1)
     serving = asyncio.create_task(_serve(bot, TOKEN))
     await asyncio.wait_for(bot.wait_until_ready(), 60)
@@ -190,7 +191,7 @@ async def test_commands_sync_to_configured_guilds(fake: FakeDiscord, tmp_path: P
 
     settings = Settings(discord=DiscordSettings(guild_ids=[int(GUILD_ID)]))
     service = QAService(settings, tmp_path / "index", embedder=FakeEmbedder())
-    service.build(service.configured_sources())
+    service.catalog.build(service.catalog.configured_sources())
     bot = QABot(service, guild_ready_timeout=0.1)
     task = asyncio.create_task(bot.start(TOKEN))
     try:

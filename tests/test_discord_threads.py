@@ -18,7 +18,7 @@ from tests.fake_discord import GUILD_ID, FakeDiscord, connected
 
 def _bot(tmp_path: Path, mode: str) -> QABot:
     spaces = Spaces.create(Settings(discord=DiscordSettings(followups=mode)), tmp_path / "data", embedder=FakeEmbedder())
-    spaces.default.build(spaces.default.configured_sources())
+    spaces.default.catalog.build(spaces.default.catalog.configured_sources())
     return QABot(spaces, guild_ready_timeout=0.1)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from bot.reading import read_paths
 from bot.service import QAService
 from index.answer import Answer
 
@@ -33,7 +34,7 @@ def _verify(service: QAService, answer: Answer) -> None:
 def _service_over(real_service: QAService, tmp_path: Path, paths: list[Path]) -> QAService:
     """A fresh index over these files, with the session's model."""
     service = QAService(Settings(), tmp_path / "idx", embedder=real_service.embedder)
-    service.build(service.read_paths(paths))
+    service.catalog.build(read_paths(paths))
     return service
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from bot.config import Settings
+from bot.reading import read_paths
 from bot.service import QAService
 from index.e5file import E5File, bundled_path
 from index.e5onnx import model_file
@@ -57,7 +58,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     """The texts an index of the bundled article and the test articles embeds."""
     recorder = RecordingEmbedder()
     service = QAService(Settings(), tmp_path_factory.mktemp("corpus"), embedder=recorder)
-    service.build(service.configured_sources() + service.read_paths([DATA / "harbour.txt", DATA / "quake.md"]))
+    service.catalog.build(service.catalog.configured_sources() + read_paths([DATA / "harbour.txt", DATA / "quake.md"]))
     return recorder.texts
 
 
@@ -178,10 +179,10 @@ def test_a_backend_never_reuses_another_backends_vectors(tmp_path: Path) -> None
 
     first, second = FakeEmbedder(), OtherBackend()
     service = QAService(Settings(), tmp_path / "index", embedder=first)
-    sources = service.configured_sources()
-    manifest = service.build(sources)
+    sources = service.catalog.configured_sources()
+    manifest = service.catalog.build(sources)
     assert manifest["vectors"] == "multilingual-e5-small" and manifest["embedded"] == first.texts_embedded > 0
-    again = QAService(Settings(), tmp_path / "index", embedder=second).build(sources)
+    again = QAService(Settings(), tmp_path / "index", embedder=second).catalog.build(sources)
     assert again["vectors"] == "multilingual-e5-small+other"
     assert again["embedded"] == second.texts_embedded == first.texts_embedded
-    assert QAService(Settings(), tmp_path / "index", embedder=FakeEmbedder()).build(sources)["embedded"] == 0
+    assert QAService(Settings(), tmp_path / "index", embedder=FakeEmbedder()).catalog.build(sources)["embedded"] == 0

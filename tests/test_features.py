@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.reading import read_paths
 from bot.service import QAService
 from index import features as f
 from index.features import Pool, Unseen, answer_features
@@ -25,7 +26,7 @@ ARTICLE = (
 @pytest.fixture
 def retriever(fake_service: QAService, tmp_path: Path) -> Retriever:
     (tmp_path / "port.txt").write_text(ARTICLE, encoding="utf-8")
-    fake_service.build(fake_service.read_paths([tmp_path / "port.txt"]))
+    fake_service.catalog.build(read_paths([tmp_path / "port.txt"]))
     return fake_service.answerer().retriever
 
 

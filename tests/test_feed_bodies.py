@@ -74,7 +74,7 @@ def _within(seconds: float, work: Callable[[], Any]) -> Any:
 def _read(tmp_path: Path, url: str) -> Any:
     service = QAService(Settings(fetch=FetchSettings(allowed_hosts=["127.0.0.1"], timeout_seconds=5.0)),
                         tmp_path / "index", embedder=FakeEmbedder())
-    return _within(10.0, lambda: service.read_url(url))
+    return _within(10.0, lambda: service.catalog.reader.read_url(url))
 
 
 @pytest.fixture

@@ -120,7 +120,7 @@ def service_for(tmp_path: Path, **feeds: object) -> QAService:
     settings = Settings(fetch=FetchSettings(allowed_hosts=["127.0.0.1"], timeout_seconds=5.0),
                         feeds=FeedSettings(**feeds))  # type: ignore[arg-type]
     service = QAService(settings, tmp_path / "index", embedder=FakeEmbedder())
-    service.build(service.configured_sources())
+    service.catalog.build(service.catalog.configured_sources())
     return service
 
 
@@ -139,7 +139,7 @@ def test_feeds_are_recognised_by_type_or_root() -> None:
 @pytest.mark.parametrize("path", ["/rss.xml", "/atom.xml", "/feed-as-xml"])
 def test_a_feed_adds_each_item_as_its_own_source(tmp_path: Path, site: Site, path: str) -> None:
     service = service_for(tmp_path)
-    report = service.add_urls([site.base + path], added_by="test")
+    report = service.catalog.add_urls([site.base + path], added_by="test")
     assert len(report.added) == 2
     items = [s for s in service.list_sources() if s.kind == "feed"]
     assert sorted(s.title for s in items) == ["Crane repairs finished", "Ferry timetable changes"]
@@ -156,11 +156,11 @@ def test_refresh_adds_new_items_keeps_known_ones_unfetched_and_drops_removed(
     tmp_path: Path, site: Site, path: str
 ) -> None:
     service = service_for(tmp_path)
-    service.add_urls([site.base + path])
+    service.catalog.add_urls([site.base + path])
     fetched = _articles(site)
     now = time.time()
     site.items = [("budget", now - 0.5 * DAY), ("crane", now - 1 * DAY)]  # ferry left the feed
-    report = service.reindex()
+    report = service.catalog.reindex()
     assert [service.loaded().sources[i].source.title for i in report.added] == ["Council budget approved"]
     assert len(report.removed) == 1
     new_fetches = _articles(site) - fetched
@@ -171,7 +171,7 @@ def test_refresh_adds_new_items_keeps_known_ones_unfetched_and_drops_removed(
     assert not service.ask("What did Lars Berg say about the timetable?").found
     # nothing changed since: a conditional request, answered 304, and no article fetched
     before = _articles(site)
-    again = service.reindex()
+    again = service.catalog.reindex()
     assert site.not_modified[path] == 1
     assert _articles(site) == before and not again.added and not again.removed
     assert "not modified" in again.summary()
@@ -182,7 +182,7 @@ def test_old_items_and_items_beyond_the_limit_are_dropped(tmp_path: Path, site: 
     site.items = [("budget", now - 1 * DAY), ("crane", now - 2 * DAY), ("ferry", now - 3 * DAY),
                   ("bridge", now - 90 * DAY)]
     service = service_for(tmp_path, max_items=2, max_age_days=30)
-    service.add_urls([f"{site.base}/rss.xml"])
+    service.catalog.add_urls([f"{site.base}/rss.xml"])
     titles = sorted(s.title for s in service.list_sources() if s.kind == "feed")
     assert titles == ["Council budget approved", "Crane repairs finished"]
     assert "/news/bridge.html" not in site.requests  # too old: never fetched
@@ -190,9 +190,9 @@ def test_old_items_and_items_beyond_the_limit_are_dropped(tmp_path: Path, site: 
 
 def test_a_failing_feed_keeps_its_items_and_records_the_error(tmp_path: Path, site: Site) -> None:
     service = service_for(tmp_path)
-    service.add_urls([f"{site.base}/rss.xml"])
+    service.catalog.add_urls([f"{site.base}/rss.xml"])
     site.feed_status = 500
-    report = service.reindex()
+    report = service.catalog.reindex()
     (feed,) = service.list_feeds()
     assert feed.status == "failed" and "HTTP 500" in (feed.last_error or "")
     assert feed.id in report.failed
@@ -200,38 +200,38 @@ def test_a_failing_feed_keeps_its_items_and_records_the_error(tmp_path: Path, si
     assert service.ask("What did Lars Berg say about the timetable?").found
     site.feed_status = 200
     asked = site.requests["/rss.xml"]
-    waiting = service.reindex()  # a failed feed waits before it is fetched again
+    waiting = service.catalog.reindex()  # a failed feed waits before it is fetched again
     assert site.requests["/rss.xml"] == asked and "not read again yet" in waiting.waiting[feed.id]
     assert service.list_feeds()[0].status == "failed"
-    service.reindex([feed.id])  # named: tried now
+    service.catalog.reindex([feed.id])  # named: tried now
     assert service.list_feeds()[0].status == "ok"
 
 
 def test_removing_a_feed_removes_its_items(tmp_path: Path, site: Site) -> None:
     service = service_for(tmp_path)
-    service.add_urls([f"{site.base}/rss.xml"])
+    service.catalog.add_urls([f"{site.base}/rss.xml"])
     (feed,) = service.list_feeds()
-    service.remove_source(feed.id)
+    service.catalog.remove_source(feed.id)
     assert service.list_feeds() == [] and not [s for s in service.list_sources() if s.kind == "feed"]
 
 
 def test_scheduled_refresh_rereads_only_remote_sources(tmp_path: Path, site: Site) -> None:
     service = service_for(tmp_path)
-    service.add_urls([f"{site.base}/rss.xml"])
+    service.catalog.add_urls([f"{site.base}/rss.xml"])
     site.items.append(("bridge", time.time()))
-    report = service.reindex(remote_only=True)
+    report = service.catalog.reindex(remote_only=True)
     assert [service.loaded().sources[i].source.title for i in report.added] == ["Bridge closed for works"]
     assert report.unchanged == []  # the bundled article was not re-read
     assert service.follows_remote()
     live = service.loaded().path
-    quiet = service.reindex(remote_only=True)  # nothing new: no new generation
+    quiet = service.catalog.reindex(remote_only=True)  # nothing new: no new generation
     assert quiet.manifest is None and service.loaded().path == live
 
 
 def test_xml_that_is_not_a_feed_is_refused(tmp_path: Path, site: Site) -> None:
     service = service_for(tmp_path)
     with pytest.raises(SourceError, match="XML but not an RSS or Atom feed"):
-        service.read_url(f"{site.base}/note.xml")
+        service.catalog.reader.read_url(f"{site.base}/note.xml")
 
 
 def test_cli_lists_feeds_with_item_counts(tmp_path: Path, site: Site, monkeypatch: pytest.MonkeyPatch,
@@ -259,7 +259,7 @@ async def test_discord_moderator_follows_a_feed_and_a_refresh_picks_up_new_items
     settings = Settings(fetch=FetchSettings(guild_allowed_hosts=["127.0.0.1"], timeout_seconds=5.0),
                         feeds=FeedSettings(refresh_minutes=0))  # the schedule itself: the next test
     spaces = Spaces.create(settings, tmp_path / "data", embedder=FakeEmbedder())
-    spaces.default.build(spaces.default.configured_sources())
+    spaces.default.catalog.build(spaces.default.catalog.configured_sources())
     bot = QABot(spaces, guild_ready_timeout=0.1)
     async with simcord.run(bot, settle_timeout=60) as env:
         guild = env.create_guild()
@@ -289,7 +289,7 @@ async def test_the_bot_refreshes_on_its_schedule(tmp_path: Path, site: Site, mon
     from tests.fake_discord import FakeDiscord, connected
 
     service = service_for(tmp_path, refresh_minutes=0.005)  # every 0.3 s
-    service.add_urls([f"{site.base}/rss.xml"])
+    service.catalog.add_urls([f"{site.base}/rss.xml"])
     bot = QABot(service, guild_ready_timeout=0.1)
     async with connected(monkeypatch, FakeDiscord(), bot):
         site.items.append(("budget", time.time()))

@@ -14,6 +14,7 @@ import bot.cli as cli
 from bot.config import load_settings
 from bot.discord.records import Records
 from bot.gaps import cluster, coverage_gaps, names_of
+from bot.reading import read_paths
 from bot.service import QAService
 from bot.spaces import Spaces
 from index.brief import brief, newest
@@ -106,9 +107,9 @@ def test_a_sentence_that_no_longer_matches_its_digest_is_left_out_of_the_brief(b
 
 
 def test_newest_sources_lead_with_one_sentence_each_newest_first(fake_service: QAService) -> None:
-    sources = fake_service.configured_sources() + fake_service.read_paths([DATA / "harbour.txt", DATA / "quake.md"])
+    sources = fake_service.catalog.configured_sources() + read_paths([DATA / "harbour.txt", DATA / "quake.md"])
     dated = [replace(s, date=d) for s, d in zip(sources, ["2022-02-14", "2026-11-30T08:00:00Z", None], strict=True)]
-    fake_service.build(dated)
+    fake_service.catalog.build(dated)
     made = newest(fake_service.answerer(), now=1_900_000_000.0)  # 2030: nothing is from the last day
     assert [item[0] for item in made.items][:2] == [dated[2].id, dated[1].id]  # undated: when added (now)
     text = {sid: e.source.text for sid, e in fake_service.loaded().sources.items()}

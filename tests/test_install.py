@@ -35,7 +35,7 @@ from bot.config import Settings
 from bot.service import QAService
 from tests.conftest import FakeEmbedder
 service = QAService(Settings(), Path(sys.argv[1]), embedder=FakeEmbedder())
-service.build(service.configured_sources())
+service.catalog.build(service.catalog.configured_sources())
 answer = service.ask("What did Scholz say?")
 print(json.dumps({"found": answer.found, "answer": answer.answer,
                   "loaded": sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)}))

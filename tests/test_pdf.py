@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import bot.cli as cli
+from bot.reading import read_paths
 from bot.render import render_answer
 from bot.service import QAService
 from index.errors import SourceError
@@ -42,7 +43,7 @@ def test_pdf_text_is_read_per_page_without_running_headers_or_page_numbers(repor
 
 
 def test_citations_carry_the_page(fake_service: QAService, report: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    fake_service.build(fake_service.read_paths([report]))
+    fake_service.catalog.build(read_paths([report]))
     answer = fake_service.ask("What did Ingrid Solberg say about flood barriers?")
     assert answer.found
     assert answer.citations[0].page == 2

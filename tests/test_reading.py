@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.reading import read_paths
 from bot.render import render_explanation
 from bot.service import QAService
 from index.answer import Answerer
@@ -40,7 +41,7 @@ class Spy(Reader):
 
 def _answerer(service: QAService, tmp_path: Path, model: AnswerModel) -> tuple[Answerer, Spy]:
     (tmp_path / "harbour.txt").write_text(TEXT, encoding="utf-8")
-    service.build(service.read_paths([tmp_path / "harbour.txt"]))
+    service.catalog.build(read_paths([tmp_path / "harbour.txt"]))
     retriever = service.answerer().retriever
     spy = Spy()
     retriever.reader = spy

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.reading import read_paths
 from bot.service import QAService
 from index.details import counted_in, counted_noun
 from index.query import content_words, goes_by, joint_question
@@ -26,7 +27,7 @@ def _index(service: QAService, tmp_path: Path, articles: dict[str, str]) -> Retr
     """The retriever over a fresh index of these articles (file name -> text)."""
     for name, text in articles.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-    service.build(service.read_paths([tmp_path / name for name in articles]))
+    service.catalog.build(read_paths([tmp_path / name for name in articles]))
     return service.answerer().retriever
 
 

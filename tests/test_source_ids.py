@@ -18,6 +18,7 @@ import pytest
 import index.sources
 from bot.config import FetchSettings, Settings
 from bot.ids import assign_ids, own_feed_id
+from bot.reading import read_paths
 from bot.service import QAService
 from index.errors import SourceError
 from index.sources import longer_id, read_file, source_id_for
@@ -97,7 +98,7 @@ class Colliding:
 def _service(tmp_path: Path) -> QAService:
     settings = Settings(fetch=FetchSettings(allowed_hosts=["127.0.0.1"], timeout_seconds=5.0))
     service = QAService(settings, tmp_path / "index", embedder=FakeEmbedder())
-    service.build(service.configured_sources())
+    service.catalog.build(service.catalog.configured_sources())
     return service
 
 
@@ -112,10 +113,10 @@ def test_a_feed_item_with_a_trusted_sources_id_leaves_it_untouched(
 ) -> None:
     monkeypatch.setattr(index.sources, "hashlib", Colliding({web.base + "/trusted.html", web.base + "/forged.html"}))
     service = _service(tmp_path)
-    trusted = service.add_urls([web.base + "/trusted.html"], added_by="moderator").added[0]
+    trusted = service.catalog.add_urls([web.base + "/trusted.html"], added_by="moderator").added[0]
     assert source_id_for(web.base + "/forged.html", "Bridge closed for works") == trusted  # the forced collision
 
-    report = service.add_urls([web.base + "/rss.xml"])
+    report = service.catalog.add_urls([web.base + "/rss.xml"])
     entry = service.loaded().sources[trusted]
     assert entry.source.kind == "url" and entry.source.location == web.base + "/trusted.html"
     assert "spring thaw" in entry.source.text and entry.added_by == "moderator"
@@ -124,7 +125,7 @@ def test_a_feed_item_with_a_trusted_sources_id_leaves_it_untouched(
     assert "spring thaw" in service.ask("What did Sofia Lind say about the old bridge?").answer
 
     web.items = []  # the item leaves the feed: its id goes, the trusted source stays
-    report = service.reindex()
+    report = service.catalog.reindex()
     assert report.removed == [item]
     assert set(service.loaded().sources) >= {trusted} and item not in service.loaded().sources
     assert "spring thaw" in service.loaded().sources[trusted].source.text
@@ -135,15 +136,15 @@ def test_a_moderators_source_never_replaces_another_location_with_its_id(
 ) -> None:
     monkeypatch.setattr(index.sources, "hashlib", Colliding({web.base + "/trusted.html", web.base + "/forged.html"}))
     service = _service(tmp_path)
-    feed = service.add_urls([web.base + "/rss.xml"])
+    feed = service.catalog.add_urls([web.base + "/rss.xml"])
     (item,) = feed.added
-    report = service.add_urls([web.base + "/trusted.html"])  # same id as the feed's item, another location
+    report = service.catalog.add_urls([web.base + "/trusted.html"])  # same id as the feed's item, another location
     (added,) = report.added
     assert added != item
     sources = service.loaded().sources
     assert sources[item].source.location == web.base + "/forged.html"
     assert sources[added].source.location == web.base + "/trusted.html"
-    again = service.add_urls([web.base + "/trusted.html"])  # the same location again: found by location
+    again = service.catalog.add_urls([web.base + "/trusted.html"])  # the same location again: found by location
     assert again.unchanged == [added] and not again.added
 
 
@@ -152,7 +153,7 @@ def _with_old_ids(service: QAService, paths: list[Path]) -> dict[str, str]:
     sources = [read_file(p) for p in paths]
     old = [replace(s, id=s.id.rsplit("-", 1)[0] + "-" + hashlib.sha1(s.location.encode()).hexdigest()[:6])
            for s in sources]
-    service.build(old)
+    service.catalog.build(old)
     return {s.location: s.id for s in old}
 
 
@@ -164,15 +165,15 @@ def test_sources_indexed_under_old_short_ids_keep_them(tmp_path: Path) -> None:
     (old_id,) = old.values()
     assert re.search(r"-[0-9a-f]{6}$", old_id)
 
-    same = service.add_sources(service.read_paths([harbour]))  # re-added from the same place: nothing new
+    same = service.catalog.add_sources(read_paths([harbour]))  # re-added from the same place: nothing new
     assert same.unchanged == [old_id] and not same.added and not same.duplicates
     harbour.write_text(harbour.read_text() + "\nThe ferry to the islands will run twice a day from May.\n")
-    changed = service.add_sources(service.read_paths([harbour]))
+    changed = service.catalog.add_sources(read_paths([harbour]))
     assert changed.updated == [old_id] and not changed.added
     assert [s.id for s in service.list_sources()] == [old_id]
     harbour.write_text(harbour.read_text() + "\nThe mayor opened the new pier on Sunday.\n")
-    assert service.reindex().updated == [old_id]
-    service.build(service.read_paths([harbour]))  # `qabot index` with the same file keeps the id too
+    assert service.catalog.reindex().updated == [old_id]
+    service.catalog.build(read_paths([harbour]))  # `qabot index` with the same file keeps the id too
     assert [s.id for s in service.list_sources()] == [old_id]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.service import bundled_source
+from bot.reading import bundled_source
 from index.errors import SourceError
 from index.sources import expand_paths, read_file
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import FetchSettings, Settings
+from bot.reading import read_paths
 from bot.service import QAService
 from index.errors import BusyError, SourceError
 from index.fetch import check_url
@@ -99,12 +100,12 @@ def service_for(tmp_path: Path, embedder: FakeEmbedder | None = None, **fetch: o
 
 def test_url_is_fetched_and_extracted(tmp_path: Path, web: str) -> None:
     service = service_for(tmp_path)
-    source = service.fetch(f"{web}/story.html")
+    source = service.catalog.reader.fetch(f"{web}/story.html")
     assert source.title == "Port strike ends"
     assert source.publisher == "Coastal Wire"
     assert source.url == f"{web}/story.html"
     assert "seven percent" in source.text
-    report = service.add_sources([source])
+    report = service.catalog.add_sources([source])
     assert report.added == [source.id]
     answer = service.ask("What did Marta Kowalczyk say?")
     assert answer.found and "seven percent" in answer.answer
@@ -128,7 +129,7 @@ def test_url_is_fetched_and_extracted(tmp_path: Path, web: str) -> None:
 def test_url_failures_are_clear(tmp_path: Path, web: str, path: str, message: str) -> None:
     service = service_for(tmp_path, max_bytes=1024 * 1024)
     with pytest.raises(SourceError, match=message):  # /drip would take 20 s, /hop1 1.2 s without one budget
-        service.fetch(web + path)
+        service.catalog.reader.fetch(web + path)
 
 
 @pytest.mark.parametrize(
@@ -152,29 +153,29 @@ def test_update_replaces_old_passages_and_duplicates_are_refused(tmp_path: Path)
     service = service_for(tmp_path)
     story = tmp_path / "story.txt"
     story.write_text("Harbour news\n\nThe old crane was painted red on Monday.\n")
-    service.add_sources(service.read_paths([story]))
+    service.catalog.add_sources(read_paths([story]))
     story.write_text("Harbour news\n\nThe new crane was painted blue on Tuesday.\n")
-    report = service.add_sources(service.read_paths([story]))
+    report = service.catalog.add_sources(read_paths([story]))
     assert report.updated and "1 edited" in report.revisions[report.updated[0]]
     texts = [s.text for s in service.loaded().sentences]
     assert "The new crane was painted blue on Tuesday." in texts
     assert not any("painted red" in t for t in texts)  # no stale passage left behind
     copy = tmp_path / "copy.txt"
     copy.write_text(story.read_text())
-    report = service.add_sources(service.read_paths([copy]))
+    report = service.catalog.add_sources(read_paths([copy]))
     assert report.duplicates and not report.added
     assert len(service.list_sources()) == 2  # bundled article + story
 
 
 def test_remove_makes_a_source_disappear_from_answers(tmp_path: Path) -> None:
     service = service_for(tmp_path)
-    service.add_sources(service.read_paths([DATA / "harbour.txt"]))
+    service.catalog.add_sources(read_paths([DATA / "harbour.txt"]))
     assert service.ask("What did Mayor Tomas Eriksen say?").found
     sid = next(s.id for s in service.list_sources() if s.kind == "file")
-    service.remove_source(sid)
+    service.catalog.remove_source(sid)
     assert not service.ask("What did Mayor Tomas Eriksen say?").found
     with pytest.raises(SourceError, match="No source with id"):
-        service.remove_source("no-such-id")
+        service.catalog.remove_source("no-such-id")
 
 
 def test_reindex_is_incremental(tmp_path: Path) -> None:
@@ -191,10 +192,10 @@ def test_reindex_is_incremental(tmp_path: Path) -> None:
         f = tmp_path / f"s{i}.txt"
         f.write_text(f"Story {i}\n\nThe council of town {i} approved budget number {i * 7} today.\n")
         files.append(f)
-    service.build(service.configured_sources() + service.read_paths(files))
+    service.catalog.build(service.catalog.configured_sources() + read_paths(files))
     embedded, parses = embedder.texts_embedded, len(parsed)
     files[2].write_text(files[2].read_text() + "\nA second paragraph about bridge repairs followed.\n")
-    report = service.reindex()
+    report = service.catalog.reindex()
     assert report.updated == [next(s.id for s in service.list_sources() if s.location.endswith("s2.txt"))]
     assert len(report.unchanged) == 5
     assert embedder.texts_embedded - embedded == 1  # only the new sentence
@@ -203,13 +204,13 @@ def test_reindex_is_incremental(tmp_path: Path) -> None:
 
 def test_failed_url_keeps_serving_its_last_version(tmp_path: Path, web: str) -> None:
     service = service_for(tmp_path)
-    service.add_sources([service.fetch(f"{web}/story.html")])
+    service.catalog.add_sources([service.catalog.reader.fetch(f"{web}/story.html")])
     Handler.routes["/story.html"] = (500, "text/html", b"down", 0.0)
     story = tmp_path / "other.txt"
     story.write_text("Other\n\nThe ferry timetable changed on Sunday.\n")
-    service.add_sources(service.read_paths([story]))
+    service.catalog.add_sources(read_paths([story]))
     story.write_text("Other\n\nThe ferry timetable changed again on Monday.\n")
-    report = service.reindex()
+    report = service.catalog.reindex()
     url_id = next(s.id for s in service.list_sources() if s.kind == "url")
     assert "HTTP 500" in report.failed[url_id]
     rows = {s.id: s for s in service.list_sources()}
@@ -232,7 +233,7 @@ class SlowEmbedder(FakeEmbedder):
 
 def test_questions_during_a_reindex_use_the_old_index_and_a_second_reindex_is_refused(tmp_path: Path) -> None:
     reader = service_for(tmp_path)
-    reader.build(reader.configured_sources())
+    reader.catalog.build(reader.catalog.configured_sources())
     started, release = threading.Event(), threading.Event()
     writer = service_for(tmp_path, embedder=SlowEmbedder(started, release))
     new = tmp_path / "new.txt"
@@ -241,7 +242,7 @@ def test_questions_during_a_reindex_use_the_old_index_and_a_second_reindex_is_re
 
     def run() -> None:
         try:
-            writer.add_sources(writer.read_paths([new]))
+            writer.catalog.add_sources(read_paths([new]))
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -251,7 +252,7 @@ def test_questions_during_a_reindex_use_the_old_index_and_a_second_reindex_is_re
     before = current_generation(tmp_path / "index")
     assert "volcano" not in reader.ask("Did the volcano erupt?").answer.lower()  # served from the old generation
     with pytest.raises(BusyError, match="already running"):
-        reader.reindex()
+        reader.catalog.reindex()
     release.set()
     thread.join(60)
     assert not errors
@@ -273,7 +274,7 @@ KILL_SCRIPT = textwrap.dedent("""
             time.sleep(60)
 
     service = QAService(Settings(), Path({index!r}), embedder=Stuck())
-    service.reindex()
+    service.catalog.reindex()
 """)
 
 
@@ -281,7 +282,7 @@ def test_sigkill_mid_reindex_loses_nothing(tmp_path: Path) -> None:
     service = service_for(tmp_path)
     story = tmp_path / "story.txt"
     story.write_text("Harbour\n\nThe harbour master said the cranes were back in service.\n")
-    service.build(service.configured_sources() + service.read_paths([story]))
+    service.catalog.build(service.catalog.configured_sources() + read_paths([story]))
     before = current_generation(tmp_path / "index")
     story.write_text(story.read_text() + "\nA brand-new sentence about seagulls nesting on crane four.\n")
     flag = tmp_path / "flag"
@@ -301,7 +302,7 @@ def test_sigkill_mid_reindex_loses_nothing(tmp_path: Path) -> None:
     assert current_generation(tmp_path / "index") == before
     fresh = service_for(tmp_path)
     assert fresh.ask("What did the harbour master say?").found  # previous index, intact
-    report = fresh.reindex()  # and a new reindex completes
+    report = fresh.catalog.reindex()  # and a new reindex completes
     assert report.updated
     assert any("seagulls" in s.text for s in fresh.loaded().sentences)
     assert not list((tmp_path / "index").glob("*.partial"))
@@ -316,9 +317,9 @@ def test_enormous_and_sentence_less_files(tmp_path: Path) -> None:
     headline = tmp_path / "headline.txt"
     headline.write_text("Just a headline\n")
     service = service_for(tmp_path)
-    service.build(service.configured_sources())
+    service.catalog.build(service.catalog.configured_sources())
     with pytest.raises(SourceError, match="no sentences"):
-        service.add_sources(service.read_paths([headline]))
+        service.catalog.add_sources(read_paths([headline]))
     assert service.ask("What did Scholz say?").found  # nothing was lost
 
 
@@ -339,7 +340,7 @@ def test_the_checked_address_is_the_one_connected_to(tmp_path: Path, web: str,
     monkeypatch.setattr(fetch_module.socket, "getaddrinfo", resolve)
     port = web.rsplit(":", 1)[1]
     service = service_for(tmp_path, allowed_hosts=["news.test"])
-    source = service.fetch(f"http://news.test:{port}/story.html")
+    source = service.catalog.reader.fetch(f"http://news.test:{port}/story.html")
     assert source.title == "Port strike ends"
     assert [c for c in calls if c == "news.test"] == ["news.test"]  # the name is looked up once
     assert set(calls) - {"news.test"} <= {"127.0.0.1"}  # then only the checked address is used

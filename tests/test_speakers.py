@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.service import BUNDLED_ARTICLE
+from bot.reading import BUNDLED_ARTICLE
 from index.chunking import chunk_source
 from index.speakers import annotate, quote_spans
 from tests.conftest import DATA

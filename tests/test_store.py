@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bot.config import IndexSettings, Settings
+from bot.reading import read_paths
 from bot.service import QAService
 from index import postings, store
 from index.embedder import DEFAULT_MODEL
@@ -110,7 +111,7 @@ def test_from_the_configured_size_search_uses_an_hnsw_graph_over_the_same_vector
 ) -> None:
     settings = replace(Settings(), index=IndexSettings(approximate_from=30))
     large = QAService(settings, tmp_path / "large", embedder=FakeEmbedder())
-    manifest = large.build(large.configured_sources())
+    manifest = large.catalog.build(large.catalog.configured_sources())
     assert manifest["counts"]["sentences"] >= 30 and manifest["search"] == "hnsw"
     assert json.loads((current_generation(built_fake_service.index_dir) / "manifest.json").read_text())["search"] \
         == "exact"
@@ -123,7 +124,7 @@ def test_from_the_configured_size_search_uses_an_hnsw_graph_over_the_same_vector
         assert large.ask(question).answer == built_fake_service.ask(question).answer
     small = QAService(replace(Settings(), index=IndexSettings(approximate_from=10**6)), tmp_path / "small",
                       embedder=FakeEmbedder())
-    assert small.build(small.configured_sources())["search"] == "exact"
+    assert small.catalog.build(small.catalog.configured_sources())["search"] == "exact"
 
 
 def test_faiss_top_k_equals_numpy_brute_force(built_fake_service: QAService, fake_embedder: FakeEmbedder) -> None:
@@ -160,7 +161,7 @@ def test_reindex_after_an_upgrade_keeps_every_source(built_fake_service: QAServi
     """An index built by an older qabot is refused for questions; `reindex` (also /reindex in
     Discord) rebuilds it from the stored sources, moderators' additions included."""
     service = built_fake_service
-    service.add_sources(service.read_paths([DATA / "harbour.txt"]), added_by="mod#1")
+    service.catalog.add_sources(read_paths([DATA / "harbour.txt"]), added_by="mod#1")
     gen = current_generation(service.index_dir)
     assert gen is not None
     manifest = json.loads((gen / "manifest.json").read_text())
@@ -169,7 +170,7 @@ def test_reindex_after_an_upgrade_keeps_every_source(built_fake_service: QAServi
     service.unload()  # as a new process would start (the build had loaded it)
     with pytest.raises(IndexMismatchError):
         service.ask("Who leads the union?")
-    service.reindex()
+    service.catalog.reindex()
     infos = {i.id: i for i in service.list_sources()}
     assert len(infos) == 2 and any(i.id.startswith("harbour") for i in infos.values())
     harbour = next(e for e in service.loaded().sources.values() if e.source.id.startswith("harbour"))
@@ -194,8 +195,8 @@ def test_damaged_files_are_reported_and_rebuild_recovers(built_fake_service: QAS
         (gen / "manifest.json").write_text("{oops")
     with pytest.raises(IndexMismatchError, match="qabot index --rebuild"):
         _open(built_fake_service)
-    sources, _origin, _feeds = built_fake_service.recover_sources()
-    built_fake_service.build(sources)
+    sources, _origin, _feeds = built_fake_service.catalog.recover_sources()
+    built_fake_service.catalog.build(sources)
     assert {s.id for s in built_fake_service.list_sources()} == before
 
 
@@ -216,7 +217,7 @@ def test_a_failed_build_leaves_the_previous_index_serving(built_fake_service: QA
     new_text = tmp_path / "new.txt"
     new_text.write_text("Brand new story\n\nA completely different sentence about volcanoes erupting.\n")
     with pytest.raises(RuntimeError):
-        broken.build(broken.read_paths([new_text]))
+        broken.catalog.build(read_paths([new_text]))
     assert current_generation(built_fake_service.index_dir) == before
     assert not list(built_fake_service.index_dir.glob("*.partial"))
     assert built_fake_service.ask("Where is the US embassy moving?").answer == answer_before.answer
@@ -237,7 +238,7 @@ def test_a_failed_current_write_leaves_no_orphaned_generation(
 
     monkeypatch.setattr(store, "_point_current", disk_full)
     with pytest.raises(OSError, match="No space"):
-        built_fake_service.build(built_fake_service.configured_sources())
+        built_fake_service.catalog.build(built_fake_service.catalog.configured_sources())
     assert current_generation(index_dir) == before
     assert sorted(p.name for p in index_dir.glob("gen-*")) == gens_before
     assert not (index_dir / "CURRENT.tmp").exists()
@@ -246,23 +247,23 @@ def test_a_failed_current_write_leaves_no_orphaned_generation(
 def test_second_build_while_one_runs_is_refused(fake_service: QAService) -> None:
     with build_lock(fake_service.index_dir):
         with pytest.raises(BusyError, match="already running"):
-            fake_service.build(fake_service.configured_sources())
+            fake_service.catalog.build(fake_service.catalog.configured_sources())
 
 
 def test_rebuild_reuses_cached_embeddings(fake_service: QAService, fake_embedder: FakeEmbedder) -> None:
-    fake_service.build(fake_service.configured_sources())
+    fake_service.catalog.build(fake_service.catalog.configured_sources())
     first = fake_embedder.texts_embedded
     assert first > 0
-    fake_service.build(fake_service.configured_sources() + fake_service.read_paths([DATA / "harbour.txt"]))
+    fake_service.catalog.build(fake_service.catalog.configured_sources() + read_paths([DATA / "harbour.txt"]))
     harbour_sentences = fake_embedder.texts_embedded - first
-    fake_service.build(fake_service.configured_sources())
+    fake_service.catalog.build(fake_service.catalog.configured_sources())
     assert fake_embedder.texts_embedded - first == harbour_sentences  # nothing re-embedded
     assert 0 < harbour_sentences < first + 30
 
 
 def test_old_generations_are_cleaned_up(fake_service: QAService) -> None:
     for _ in range(4):
-        fake_service.build(fake_service.configured_sources())
+        fake_service.catalog.build(fake_service.catalog.configured_sources())
     gens = [p for p in fake_service.index_dir.glob("gen-*")]
     assert len(gens) == 2  # the live one and the one before it
 
@@ -270,8 +271,8 @@ def test_old_generations_are_cleaned_up(fake_service: QAService) -> None:
 def test_service_picks_up_a_new_generation_without_restart(built_fake_service: QAService, tmp_path: Path) -> None:
     reader = QAService(built_fake_service.settings, built_fake_service.index_dir, embedder=FakeEmbedder())
     assert not reader.ask("What did Marta Kowalczyk say?").found
-    both = built_fake_service.configured_sources() + built_fake_service.read_paths([DATA / "harbour.txt"])
-    built_fake_service.build(both)
+    both = built_fake_service.catalog.configured_sources() + read_paths([DATA / "harbour.txt"])
+    built_fake_service.catalog.build(both)
     answer = reader.ask("What did Marta Kowalczyk say?")
     assert answer.found
     assert all("Marta Kowalczyk" in c.speakers for c in answer.citations)

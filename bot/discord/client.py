@@ -179,7 +179,7 @@ class QABot(commands.Bot):
             try:
                 if not await self.run_blocking(space.follows_remote):
                     continue
-                report = await self.run_build(space.reindex, remote_only=True, space=guild_id)
+                report = await self.run_build(space.catalog.reindex, remote_only=True, space=guild_id)
                 outcome = "ok: " + report.summary().replace("\n", "; ")
             except BusyError:
                 outcome = "skipped: a change was running"

@@ -15,7 +15,8 @@ from discord.ext import commands
 
 from bot.discord.client import NotModerator
 from bot.discord.render import clip, error_text, safe, sources_embed
-from bot.service import ChangeReport
+from bot.progress import Progress
+from bot.report import ChangeReport
 from index.errors import BusyError, QABotError, SourceError
 from index.sources import SUPPORTED_SUFFIXES, source_from_bytes
 
@@ -60,7 +61,7 @@ class AdminCog(commands.Cog):
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
     async def _change(self, interaction: discord.Interaction, action: str, detail: str,
-                      work: Callable[[Callable[[int], None], Callable[[int], None]], ChangeReport],
+                      work: Callable[[Progress], ChangeReport],
                       before: Callable[[], Awaitable[None]] | None = None) -> None:
         """Acknowledge, run one change in the build thread with progress shown by editing the reply,
         and audit the outcome, whatever it was."""
@@ -77,7 +78,7 @@ class AdminCog(commands.Cog):
             try:
                 if before is not None:
                     await before()
-                report = await self.bot.run_build(work, edit.step, edit.total, space=interaction.guild_id)
+                report = await self.bot.run_build(work, edit, space=interaction.guild_id)
                 # load the new generation now, so the next question and autocomplete find it warm
                 self.bot.in_background(self.bot.run_blocking(self.bot.space(interaction.guild_id).answerer))
                 summary = report.summary()
@@ -133,12 +134,12 @@ class AdminCog(commands.Cog):
             detail = f"url {url}"
         added_by = f"{interaction.user} ({interaction.user.id})"
 
-        def work(step: Callable[[int], None], total: Callable[[int], None]) -> ChangeReport:
+        def work(progress: Progress) -> ChangeReport:
             if attachment is not None:
                 read = [source_from_bytes(data, attachment.filename, kind="attachment", location=location)]
-                return service.add_sources(read, added_by=added_by, progress=step, on_total=total)
+                return service.catalog.add_sources(read, added_by=added_by, progress=progress)
             assert url is not None  # an article, or a feed whose items are added one by one
-            return service.add_urls([url], added_by=added_by, progress=step, on_total=total)
+            return service.catalog.add_urls([url], added_by=added_by, progress=progress)
 
         await self._change(interaction, "Add source", detail, work, before)
 
@@ -149,7 +150,7 @@ class AdminCog(commands.Cog):
         """Remove a source; answers stop using it as soon as the new index is live."""
         service = self.bot.space(interaction.guild_id)
         await self._change(interaction, "Remove source", f"id {id}",
-                           lambda step, total: service.remove_source(id))
+                           lambda progress: service.catalog.remove_source(id))
 
     @remove.autocomplete("id")
     async def remove_autocomplete(
@@ -159,7 +160,7 @@ class AdminCog(commands.Cog):
         if not self.bot.is_moderator(interaction):
             return []  # checks do not run for autocomplete: without this anyone could list ids
         space = self.bot.space(interaction.guild_id)
-        rows = space.loaded_sources()
+        rows = self.bot.spaces.loaded_sources(interaction.guild_id)
         if rows is None:  # this server's index is not in memory: load it for the next keystroke
             self.bot.in_background(self.bot.run_blocking(space.loaded))
             return []
@@ -175,7 +176,7 @@ class AdminCog(commands.Cog):
         """Re-read this server's sources; unchanged text is reused, questions keep being answered meanwhile."""
         service = self.bot.space(interaction.guild_id)
         await self._change(interaction, "Reindex", "all sources",
-                           lambda step, total: service.reindex(progress=step, on_total=total))
+                           lambda progress: service.catalog.reindex(progress=progress))
 
     @app_commands.command(name="feedback", description="Feedback on answers so far (moderators, private)")
     @app_commands.guild_only()
@@ -193,7 +194,8 @@ class AdminCog(commands.Cog):
 
 
 class _ProgressEditor:
-    """Progress from the worker thread, shown by editing the deferred reply at most once a second."""
+    """Progress from the worker thread (a bot.progress.Progress), shown by editing the deferred
+    reply at most once a second."""
 
     def __init__(self, edit: Callable[[str], Awaitable[object]], loop: asyncio.AbstractEventLoop, action: str) -> None:
         self.edit = edit

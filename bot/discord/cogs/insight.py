@@ -159,7 +159,7 @@ class InsightCog(commands.Cog):
                                  current: str) -> list[app_commands.Choice[str]]:
         """This server's source ids (everyone may read them, as in /sources), from memory."""
         space = self.bot.space(interaction.guild_id)
-        rows = space.loaded_sources()
+        rows = self.bot.spaces.loaded_sources(interaction.guild_id)
         if rows is None:  # not in memory yet: load it for the next keystroke
             self.bot.in_background(self.bot.run_blocking(space.loaded))
             return []
