@@ -104,7 +104,10 @@ def ensure_ready(service: LiveIndex, readiness: Readiness, *, loaded: bool) -> N
     if wanted is None or wanted == local_revision(service.index_dir):
         return  # nothing shared for this space yet (a first build makes it), or up to date
     present = live_generation(service.index_dir) is not None
-    if not service.background or service.locked_by == threading.get_ident():
+    # the default space answers DMs and every server without sources of its own: the bot builds
+    # it before it serves (at warm-up); a change of this space rebuilds inside its lock
+    if not service.background or service.locked_by == threading.get_ident() or (service.space is None
+                                                                                 and not present):
         rebuild(service)
         return
     with readiness.lock:
