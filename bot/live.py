@@ -40,7 +40,8 @@ class LiveIndex:
         self._index: LoadedIndex | None = None
         # Where sources, cache and records are kept (bot.db: SQLite files, or PostgreSQL shared by
         # several machines); None: this directory's own files, as the lower-level tests use.
-        self.stores: Stores | None = stores if stores is not None else (base.stores if base is not None else None)
+        # (a server's space gets them from Spaces, which also tells it its ``space``)
+        self.stores: Stores | None = stores
         self.space: int | None = None  # the server this space is (None: the default space); set by Spaces
         self.registered = False  # the shared registry holds sources of this space (set by Spaces)
         self.background = False  # the bot: a missing index is rebuilt in a thread (bot.replica)

@@ -99,7 +99,15 @@ def ensure_ready(service: LiveIndex, readiness: Readiness, *, loaded: bool) -> N
     now = time.monotonic()
     if loaded and now - readiness.checked_at < CHECK_EVERY_SECONDS:
         return
-    wanted = stores.registry.revision(service.space)
+    try:
+        wanted = stores.registry.revision(service.space)
+    except QABotError:
+        if live_generation(service.index_dir) is None:
+            raise  # nothing to answer from: the member is told the database cannot be reached
+        log.warning("cannot ask PostgreSQL whether space %s changed; answering from the local index",
+                    service.space or "default", exc_info=True)
+        readiness.checked_at = now
+        return
     readiness.checked_at = now
     if wanted is None or wanted == local_revision(service.index_dir):
         return  # nothing shared for this space yet (a first build makes it), or up to date

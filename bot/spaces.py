@@ -73,7 +73,8 @@ class Spaces:
             if service is None:
                 service = QAService(self.settings, self.guild_dir(guild_id),
                                     annotator=self.default.catalog.builder.annotator, base=self.default,
-                                    on_own_index=functools.partial(self._seen, guild_id))
+                                    on_own_index=functools.partial(self._seen, guild_id),
+                                    stores=self.default.stores)
                 service.live.space = guild_id
                 service.live.registered = guild_id in self._registered
                 service.background = self.default.background

@@ -139,3 +139,14 @@ def test_a_change_on_the_new_machine_lands_in_the_shared_registry(machines: list
     stored = machines[0].spaces.default.stores.registry.load(GUILD)  # type: ignore[union-attr]
     assert stored is not None and "memo" not in {e.source.id for e in stored.entries}
     assert second.spaces.with_own_index() == [None, GUILD]
+
+
+def test_a_loaded_server_keeps_answering_when_postgresql_is_unreachable(
+        machines: list[Machine], monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_up(machines[0])
+    second = _new(machines)
+    guild = second.spaces.for_guild(GUILD)
+    assert guild.ask("What did Mayor Tomas Eriksen say?").found
+    second.database.close()  # its connections are gone, as when the database server is down
+    monkeypatch.setattr(replica, "CHECK_EVERY_SECONDS", 0.0)
+    assert guild.ask("What did Mayor Tomas Eriksen say?").found  # from the local index, a warning logged
