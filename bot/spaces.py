@@ -7,6 +7,9 @@ Layout under the data directory (``index.dir``)::
     bot.sqlite             the bot's records (answers, feedback, audit), each row with its guild
     guilds/<guild id>/     a server's own generations, once its moderators change its sources
 
+With ``database.url`` the registry, the cache and the records are in PostgreSQL instead (bot.db)
+and the generations here are caches of it, rebuilt when missing or stale (bot.replica).
+
 A server whose moderators never changed anything is answered from the default space, so a
 hundred servers with the default article cost one index in memory. At most
 ``guilds.max_loaded`` server indexes stay loaded; the least recently used is unloaded first.

@@ -124,16 +124,8 @@ class Database:
         try:
             with self._pool.connection() as conn:
                 yield conn
-        except self._psycopg.OperationalError as exc:
+        except self._psycopg.OperationalError as exc:  # the pool's timeouts and closing too
             raise DatabaseError(f"PostgreSQL at {self.where} failed ({_reason(exc)}).") from None
-        except self._psycopg_pool_timeout() as exc:
-            raise DatabaseError(f"No connection to PostgreSQL at {self.where} ({_reason(exc)}).") from None
-
-    @staticmethod
-    def _psycopg_pool_timeout() -> type[BaseException]:
-        from psycopg_pool import PoolTimeout
-
-        return PoolTimeout
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:
