@@ -24,6 +24,7 @@ class Builder:
         self.live = live
         self.annotator = annotator
         self.warm = warm  # loads the new generation for answering, so the next question finds it ready
+        live.prepare = self.prepare  # a rebuild from the shared registry (bot.replica) prepares alike
 
     def prepare(self, entry: SourceEntry, reuse: dict[str, list[Chunk]] | None = None) -> BuildInput:
         """Chunk and attribute one source (or reuse what the live index holds for the same text)."""
@@ -63,12 +64,21 @@ class Builder:
         reuse.update(prepared or {})
         inputs = [self.prepare(e, reuse) for e in entries]
         live = self.live
-        manifest = write_generation(
-            live.index_dir, inputs, live.embedder, attribution_version=ATTRIBUTION_VERSION,
-            progress=progress.step if progress else None, on_total=progress.total if progress else None,
-            cache_path=live.cache_path, feeds=list(feeds.values()),
-            approximate_from=live.settings.index.approximate_from,
-        )
+
+        def write(revision: int | None) -> dict[str, object]:
+            return write_generation(
+                live.index_dir, inputs, live.embedder, attribution_version=ATTRIBUTION_VERSION,
+                progress=progress.step if progress else None, on_total=progress.total if progress else None,
+                cache_path=live.cache_path, feeds=list(feeds.values()),
+                approximate_from=live.settings.index.approximate_from,
+                cache=live.stores.cache if live.stores and live.shared else None,
+                stamp={"registry_revision": revision} if revision is not None else None,
+            )
+
+        # the registry (the generation itself, or PostgreSQL's rows in the same step) with the index
+        stores = live.stores
+        manifest = stores.registry.commit(live.space, entries, list(feeds.values()), write) if stores else write(None)
+        live.registered = live.registered or live.shared
         # what this change indexed, never what the shared cache held (that would tell a server
         # whether another had indexed the same sentence)
         manifest["indexed"] = sum(len(c.sentences) for e, item in zip(entries, inputs, strict=True)

@@ -23,7 +23,7 @@ from bot.report import ChangeReport, registry_state, revision_summary
 from bot.retry import Backoff, ItemMemory, waiting_for
 from index.errors import IndexMismatchError, QABotError, SourceError
 from index.feeds import FeedDoc
-from index.store import FeedEntry, SourceEntry, build_lock, recover_entries
+from index.store import FeedEntry, SourceEntry, recover_entries
 from index.types import Chunk, Source
 
 
@@ -78,7 +78,7 @@ class SourceCatalog:
     def build(self, sources: list[Source], *, progress: Progress | None = None, added_by: str | None = None,
               feeds: list[FeedEntry] | None = None) -> dict[str, object]:
         """Replace the index with exactly these sources (and feeds), atomically."""
-        with build_lock(self.live.index_dir):
+        with self.live.lock():
             try:
                 known = self._entries_or_empty()
             except QABotError:
@@ -97,7 +97,7 @@ class SourceCatalog:
         """Add sources (or replace a source at the same location with its new text), and follow
         feeds: each current item's article becomes a source of its own."""
         report = ChangeReport()
-        with build_lock(self.live.index_dir), self.running.change():
+        with self.live.lock(), self.running.change():
             entries = self._starting_entries()
             followed_now = self._feeds_or_empty()
             self.caps.check_feeds(len(followed_now), len({d.url for d in feeds or [] if d.url not in followed_now}))
@@ -151,7 +151,7 @@ class SourceCatalog:
     def remove_source(self, source_id: str) -> ChangeReport:
         """Remove one source, or a feed with all its items; gone from answers once the new generation is live."""
         report = ChangeReport()
-        with build_lock(self.live.index_dir):
+        with self.live.lock():
             entries = self._entries_or_empty()
             feeds = self._feeds_or_empty()
             feed = next((f for f in feeds.values() if f.id == source_id), None)
@@ -185,7 +185,7 @@ class SourceCatalog:
         scheduled refresh).
         """
         report = ChangeReport()
-        with build_lock(self.live.index_dir), self.running.change() as change:
+        with self.live.lock(), self.running.change() as change:
             found = None
             try:
                 entries = self._entries_or_empty()

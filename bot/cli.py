@@ -82,8 +82,8 @@ def build_with_progress(service: QAService, sources: list[Any], label: str = "Em
 def ensure_index(service: QAService, explicit_dir: bool) -> None:
     """Build the configured sources first when the default index does not exist yet."""
     service = service.base or service  # a server without its own index is answered from the default
-    if index_exists(service.index_dir):
-        return
+    if index_exists(service.index_dir) or service.registered:
+        return  # (registered: PostgreSQL holds its sources; the index is rebuilt from them when asked)
     if explicit_dir:
         raise IndexMissingError(
             f"There is no index at {service.index_dir}. Build one with "
@@ -326,6 +326,9 @@ def _add_commands() -> None:
     main.add_command(sources_cmd)
     main.add_command(gaps_cmd)
     main.add_command(brief_cmd)
+    from bot.cli_db import migrate_db_cmd
+
+    main.add_command(migrate_db_cmd)
 
 
 _add_commands()

@@ -84,9 +84,11 @@ def gaps_cmd(config_path: str | None, index_dir: str | None, guild: int | None, 
     service = cli.make_service(config_path, index_dir, guild)
     path = (service.base or service).index_dir / "bot.sqlite"
     retention = service.settings.records.retention_days
-    if path.exists():
+    stores = service.stores
+    if path.exists() or stores is not None and stores.database is not None:
         cli.ensure_index(service, explicit_dir=index_dir is not None)
-        found = coverage_gaps(Records(path), service, guild, days, retention_days=retention)
+        records = stores.records if stores is not None and stores.database is not None else Records(path)
+        found = coverage_gaps(records, service, guild, days, retention_days=retention)
     else:
         click.echo(f"No questions are recorded at {path} (the Discord bot records them; `qabot ask` does not).",
                    err=True)

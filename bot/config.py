@@ -14,6 +14,7 @@ from index.embedder import BACKENDS
 from index.errors import QABotError
 
 FOLLOWUP_MODES = ("button", "thread", "off")
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
 
 
 class ConfigError(QABotError):
@@ -89,6 +90,12 @@ class RecordSettings:
 
 
 @dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = ""  # empty: SQLite files in the index directory; postgresql://...: one database for many machines
+    pool_size: int = 10  # connections each process keeps to PostgreSQL at most
+
+
+@dataclass(frozen=True)
 class FetchSettings:
     timeout_seconds: float = 10.0
     max_bytes: int = 5 * 1024 * 1024
@@ -106,6 +113,7 @@ class Settings:
     feeds: FeedSettings = field(default_factory=FeedSettings)
     guilds: GuildSettings = field(default_factory=GuildSettings)
     records: RecordSettings = field(default_factory=RecordSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
     base_dir: str = ""  # directory relative paths in the file are resolved against
 
     def index_dir(self, override: str | None = None) -> Path:
@@ -205,6 +213,13 @@ def load_settings(path: str | Path | None) -> Settings:
     if settings.discord.followups not in FOLLOWUP_MODES:
         raise ConfigError(f"discord.followups: expected one of {', '.join(FOLLOWUP_MODES)}, "
                           f"got {settings.discord.followups!r}.")
+    url = settings.database.url
+    if url and not url.startswith(DATABASE_SCHEMES):
+        scheme = url.split("://", 1)[0] if "://" in url else "no scheme"
+        raise ConfigError(f"database.url: expected a postgresql:// URL (or empty for the SQLite files in the index "
+                          f"directory), got one with {scheme!r}.")
+    if settings.database.pool_size < 1:
+        raise ConfigError("database.pool_size: must be at least 1.")
     if settings.index.backend not in BACKENDS:
         raise ConfigError(f"index.backend: expected one of {', '.join(BACKENDS)}, got {settings.index.backend!r}.")
     return Settings(**{f.name: getattr(settings, f.name) for f in fields(Settings) if f.name != "base_dir"},

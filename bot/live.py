@@ -8,14 +8,20 @@ or checking a citation never builds retrieval's state.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
+from bot.replica import Readiness, ensure_ready
 from index.embedder import Embedder, make_embedder
 from index.speakers import ATTRIBUTION_VERSION
-from index.store import LoadedIndex, current_generation, index_exists, open_index
+from index.store import BuildInput, LoadedIndex, SourceEntry, build_lock, current_generation, index_exists, open_index
+
+if TYPE_CHECKING:
+    from bot.db import Stores
 
 
 class LiveIndex:
@@ -23,7 +29,7 @@ class LiveIndex:
 
     def __init__(self, settings: Settings, index_dir: Path, embedder: Embedder | None = None, *,
                  base: LiveIndex | None = None, cache_path: Path | None = None,
-                 on_own_index: Callable[[bool], None] | None = None) -> None:
+                 on_own_index: Callable[[bool], None] | None = None, stores: Stores | None = None) -> None:
         self.settings = settings
         self.index_dir = index_dir
         self.base = base  # the default space's, for a server's space; None: this is the default space
@@ -32,6 +38,32 @@ class LiveIndex:
         self._on_own_index = on_own_index  # told, each time it is looked up, whether it answers from its own
         self._lock = threading.Lock()
         self._index: LoadedIndex | None = None
+        # Where sources, cache and records are kept (bot.db: SQLite files, or PostgreSQL shared by
+        # several machines); None: this directory's own files, as the lower-level tests use.
+        # (a server's space gets them from Spaces, which also tells it its ``space``)
+        self.stores: Stores | None = stores
+        self.space: int | None = None  # the server this space is (None: the default space); set by Spaces
+        self.registered = False  # the shared registry holds sources of this space (set by Spaces)
+        self.background = False  # the bot: a missing index is rebuilt in a thread (bot.replica)
+        self.locked_by: int | None = None  # the thread running a change of this space now
+        self.prepare: Callable[[SourceEntry], BuildInput] | None = None  # chunk and attribute (bot.building)
+        self.readiness = Readiness()
+
+    @property
+    def shared(self) -> bool:
+        """True with ``database.url``: the registry is PostgreSQL's, the generations its caches."""
+        return bool(self.stores and self.stores.registry.shared)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Held while a change of this space runs: its build lock, and with a shared registry the
+        lock every process takes for this server (BusyError if another change holds either)."""
+        with self.stores.registry.lock(self.space) if self.stores else build_lock(self.index_dir):
+            self.locked_by = threading.get_ident()
+            try:
+                yield
+            finally:
+                self.locked_by = None
 
     @property
     def embedder(self) -> Embedder:
@@ -50,7 +82,7 @@ class LiveIndex:
     @property
     def own_index(self) -> bool:
         """True once this space has generations of its own (always, for the default space once built)."""
-        return index_exists(self.index_dir)
+        return index_exists(self.index_dir) or self.registered
 
     def serving(self) -> LiveIndex:
         """The space whose index answers: this one, or the default space it still shares (reads the disk)."""
@@ -64,6 +96,7 @@ class LiveIndex:
         serving = self.serving()
         if serving is not self:
             return serving.loaded()
+        ensure_ready(self, self.readiness, loaded=self._index is not None)  # bot.replica: rebuilt if stale
         generation = current_generation(self.index_dir)
         with self._lock:
             if self._index is None or generation != self._index.path:

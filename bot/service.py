@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.building import Annotator
 from bot.catalog import SourceCatalog
@@ -23,6 +23,9 @@ from index.retriever import Retriever
 from index.sources import clean_text
 from index.speakers import annotate
 from index.store import LoadedIndex
+
+if TYPE_CHECKING:
+    from bot.db import Stores
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,7 @@ class QAService:
         base: QAService | None = None,
         cache_path: Path | None = None,
         on_own_index: Callable[[bool], None] | None = None,
+        stores: Stores | None = None,
     ) -> None:
         self.settings = settings
         self.index_dir = index_dir
@@ -88,7 +92,7 @@ class QAService:
         self.base = base
         self.live: LiveIndex = LiveIndex(settings, index_dir, embedder, base=base.live if base else None,
                               cache_path=cache_path or (base.live.cache_path if base else None),
-                              on_own_index=on_own_index)
+                              on_own_index=on_own_index, stores=stores)
         self.catalog = SourceCatalog(self.live, annotator, warm=self.answerer)
         self._lock = threading.Lock()
         self._answerer: Answerer | None = None
@@ -97,6 +101,25 @@ class QAService:
     @property
     def embedder(self) -> Embedder:
         return self.live.embedder
+
+    @property
+    def stores(self) -> Stores | None:
+        """The installation's stores (bot.db), or None for this directory's own files."""
+        return self.live.stores
+
+    @property
+    def registered(self) -> bool:
+        """PostgreSQL holds sources of this space (its index is rebuilt from them when needed)."""
+        return self.live.registered
+
+    @property
+    def background(self) -> bool:
+        """The bot: a space whose index is missing here is rebuilt in a thread, askers told to wait."""
+        return self.live.background
+
+    @background.setter
+    def background(self, value: bool) -> None:
+        self.live.background = value
 
     @property
     def own_index(self) -> bool:

@@ -7,6 +7,9 @@ Layout under the data directory (``index.dir``)::
     bot.sqlite             the bot's records (answers, feedback, audit), each row with its guild
     guilds/<guild id>/     a server's own generations, once its moderators change its sources
 
+With ``database.url`` the registry, the cache and the records are in PostgreSQL instead (bot.db)
+and the generations here are caches of it, rebuilt when missing or stale (bot.replica).
+
 A server whose moderators never changed anything is answered from the default space, so a
 hundred servers with the default article cost one index in memory. At most
 ``guilds.max_loaded`` server indexes stay loaded; the least recently used is unloaded first.
@@ -44,14 +47,22 @@ class Spaces:
         self.root: Path = default.index_dir
         self._lock = threading.Lock()
         self._guilds: OrderedDict[int, QAService] = OrderedDict()
-        # servers with generations of their own, listed once here so that later look-ups (the
-        # autocomplete on the event loop) need no disk
-        self._owned = set(self._guilds_on_disk())
+        stores = default.stores
+        self.shared = bool(stores and stores.registry.shared)  # database.url: PostgreSQL holds the registry
+        # servers with sources of their own, listed once here so that later look-ups (the
+        # autocomplete on the event loop) need no disk (nor database)
+        self._owned = set(stores.registry.spaces() if stores and self.shared else self._guilds_on_disk())
+        self._registered = set(self._owned) if self.shared else set()
+        if stores is not None and self.shared:
+            default.live.registered = stores.registry.revision(None) is not None
 
     @classmethod
     def create(cls, settings: Settings, root: Path, embedder: Embedder | None = None,
                annotator: Annotator = annotate) -> Spaces:
-        return cls(QAService(settings, root, embedder, annotator))
+        """The spaces of the stores ``database.url`` names (the SQLite files in ``root`` without it)."""
+        from bot.db import open_stores
+
+        return cls(QAService(settings, root, embedder, annotator, stores=open_stores(settings, root)))
 
     def guild_dir(self, guild_id: int) -> Path:
         return self.root / "guilds" / str(check_guild_id(guild_id))
@@ -65,11 +76,17 @@ class Spaces:
             if service is None:
                 service = QAService(self.settings, self.guild_dir(guild_id),
                                     annotator=self.default.catalog.builder.annotator, base=self.default,
-                                    on_own_index=functools.partial(self._seen, guild_id))
+                                    on_own_index=functools.partial(self._seen, guild_id),
+                                    stores=self.default.stores)
+                service.live.space = guild_id
+                service.live.registered = guild_id in self._registered
+                service.background = self.default.background
                 self._guilds[guild_id] = service
             self._guilds.move_to_end(guild_id)
             while len(self._guilds) > max(1, self.settings.guilds.max_loaded):
-                _, evicted = self._guilds.popitem(last=False)
+                gone, evicted = self._guilds.popitem(last=False)
+                if evicted.registered:
+                    self._registered.add(gone)  # its sources went to PostgreSQL while it was loaded
                 evicted.unload()
             return service
 
@@ -95,6 +112,11 @@ class Spaces:
 
     def with_own_index(self) -> list[int | None]:
         """The default space (None) and every server with generations of its own (reads the disk)."""
+        if self.shared:
+            with self._lock:
+                loaded = {g for g, s in self._guilds.items() if s.registered}
+                self._registered |= loaded
+                return [None, *sorted(self._registered)]
         return [None, *sorted(self._guilds_on_disk())]
 
     def _guilds_on_disk(self) -> list[int]:

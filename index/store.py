@@ -229,10 +229,14 @@ def write_generation(
     cache_path: Path | None = None,
     feeds: list[FeedEntry] | None = None,
     approximate_from: int = 0,
+    cache: EmbeddingCache | None = None,
+    stamp: dict[str, object] | None = None,
 ) -> dict[str, object]:
     """Write a complete new generation and make it current. Caller holds build_lock.
 
     ``cache_path``: the embedding cache (default: the directory's own); spaces share one.
+    ``cache``: an embedding cache object instead (one kept elsewhere, e.g. in PostgreSQL).
+    ``stamp``: more fields for the manifest (what the generation was built from).
     ``approximate_from``: from this many sentences on, search through an HNSW graph (0: never).
     """
     import faiss
@@ -282,7 +286,8 @@ def write_generation(
         db.close()
         if on_total:
             on_total(len(texts))
-        vectors, computed = EmbeddingCache(cache_path or index_dir / "cache.sqlite").embed(embedder, texts, progress)
+        cache = cache or EmbeddingCache(cache_path or index_dir / "cache.sqlite")
+        vectors, computed = cache.embed(embedder, texts, progress)
         faiss_index = _vector_index(vectors, embedder.dimension, approximate_from)
         faiss.write_index(faiss_index, str(tmp / "index.faiss"))
         manifest: dict[str, object] = {
@@ -299,6 +304,7 @@ def write_generation(
             "embedded": computed,
             "built_at": now,
             "files": {name: _sha256(tmp / name) for name in ("index.faiss", "meta.sqlite")},
+            **(stamp or {}),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
         for name in ("index.faiss", "meta.sqlite", "manifest.json"):

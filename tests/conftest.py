@@ -96,3 +96,62 @@ def real_service(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> 
     sources = service.catalog.configured_sources() + read_paths([DATA / "harbour.txt", DATA / "quake.md"])
     service.catalog.build(sources)
     yield service
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------
+# The PostgreSQL half of the store tests runs against a real server named by QABOT_TEST_POSTGRES
+# (.ci/run starts one with .ci/postgres); without it those tests are skipped, saying why.
+POSTGRES_URL = os.environ.get("QABOT_TEST_POSTGRES", "")
+NO_POSTGRES = "QABOT_TEST_POSTGRES is not set: no PostgreSQL server for the tests (.ci/run starts one)"
+
+
+def _in_schema(url: str, schema: str) -> str:
+    """``url`` (postgresql://...) with ``schema`` first on its search path: each test gets empty tables."""
+    from urllib.parse import quote
+
+    return f"{url}{'&' if '?' in url else '?'}options={quote(f'-c search_path={schema}')}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty schema on the test server (dropped afterwards), as the URL to reach it."""
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    import secrets
+
+    import psycopg
+
+    schema = f"qabot_test_{secrets.token_hex(4)}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield _in_schema(POSTGRES_URL, schema)
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each store test runs once per backend (postgres: skipped without a test server)."""
+    if request.param == "postgres" and not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    return str(request.param)
+
+
+@pytest.fixture
+def stores(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    """The stores of one installation on ``backend``, under a temporary index directory."""
+    from bot.db import Database, local_stores, postgres_stores
+
+    root = tmp_path / "index"
+    root.mkdir()
+    if backend == "sqlite":
+        yield local_stores(root)
+        return
+    url = request.getfixturevalue("postgres_url")
+    made = postgres_stores(Database(url, pool_size=4), root)
+    try:
+        yield made
+    finally:
+        made.close()

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_example_config_loads_and_matches_defaults() -> None:
     settings = load_settings(ROOT / "config.example.toml")
     defaults = Settings()
-    for section in ("index", "sources", "answer", "discord", "fetch", "feeds", "guilds", "records"):
+    for section in ("index", "sources", "answer", "discord", "fetch", "feeds", "guilds", "records", "database"):
         assert getattr(settings, section) == getattr(defaults, section), section
 
 
@@ -47,6 +47,11 @@ def test_example_config_names_every_key() -> None:
         ("[fetch]\ntimeout_seconds = inf\n", "fetch.timeout_seconds: must be a finite number, got inf"),
         ("[feeds]\nmax_age_days = -inf\n", "feeds.max_age_days: must be a finite number"),
         ("[feeds]\nrefresh_minutes = +nan\n", "feeds.refresh_minutes: must be a finite number"),
+        ("[database]\nurl = 'mysql://u:secret@h/db'\n", "database.url: expected a postgresql:// URL .*'mysql'"),
+        ("[database]\nurl = 'localhost'\n", "database.url: expected a postgresql:// URL .*'no scheme'"),
+        ("[database]\nurl = 5\n", "database.url: expected a string"),
+        ("[database]\npool_size = 0\n", "database.pool_size: must be at least 1"),
+        ("[database]\nhost = 'x'\n", "Unknown setting database.host"),
     ],
 )
 def test_bad_settings_are_named(tmp_path: Path, toml: str, message: str) -> None:
@@ -69,3 +74,19 @@ def test_relative_paths_resolve_against_the_config_file(tmp_path: Path, monkeypa
     settings = load_settings(path)
     assert settings.index_dir() == tmp_path / "conf" / "idx"
     assert settings.index_dir("/elsewhere") == Path("/elsewhere")
+
+
+def test_a_bad_database_url_is_not_echoed(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[database]\nurl = 'mysql://bot:hunter2@db/qabot'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_postgresql_url_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[database]\nurl = 'postgresql://bot@db.internal:5432/qabot'\npool_size = 4\n")
+    settings = load_settings(path)
+    assert settings.database.url == "postgresql://bot@db.internal:5432/qabot"
+    assert settings.database.pool_size == 4

@@ -22,6 +22,7 @@ LAYER_OF = {
     "bot.cli": "cli",
     "bot.cli_insight": "cli",
     "bot.cli_sources": "cli",
+    "bot.cli_db": "cli",
     "bot.__main__": "cli",
     "bot.discord": "discord",
     "discord": "discord.py",  # the library
@@ -40,6 +41,7 @@ CROSSINGS = {
     ("bot.cli", "bot.discord.client"): "`qabot serve` starts the Discord bot",
     ("bot.cli_insight", "bot.discord.records"): "the bot's records (SQLite, no Discord in them) live in bot/discord/",
     ("bot.gaps", "bot.discord.records"): "the bot's records (SQLite, no Discord in them) live in bot/discord/",
+    ("bot.db", "bot.discord.records"): "the stores offer the SQLite records (bot/discord/records.py) or PostgreSQL's",
 }
 
 # Inside index/: the stages and stores, lowest first; a subpackage imports only those below it.

@@ -71,7 +71,9 @@ class QABot(commands.Bot):
         self.spaces = service if isinstance(service, Spaces) else Spaces(service)
         self.service = self.spaces.default  # the default space: DMs, and servers that changed nothing
         self.settings = self.service.settings
-        self.records = records or Records(self.service.index_dir / "bot.sqlite")
+        stores = self.service.stores
+        self.records = records or (stores.records if stores else Records(self.service.index_dir / "bot.sqlite"))
+        self.service.background = True  # a server's index missing here is rebuilt while members are told to wait
         self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qabot-work")
         # Source changes run one at a time in their own thread, so questions never queue behind them;
         # servers are served in turn (bot/discord/builds.py).
@@ -143,8 +145,9 @@ class QABot(commands.Bot):
         kept = self.settings.records
         while not self.is_closed():
             try:
+                # once per interval across every process sharing the records (an advisory lock in PostgreSQL)
                 gone = await self.run_blocking(self.records.prune, kept.retention_days, kept.audit_retention_days,
-                                               kept.audit_max_rows)
+                                               kept.audit_max_rows, once_every=PRUNE_EVERY_SECONDS * 0.9)
                 if gone:
                     log.info("pruned %d old record(s)", gone)
             except Exception:  # noqa: BLE001 - pruning must never stop the bot
@@ -168,7 +171,10 @@ class QABot(commands.Bot):
         are answered meanwhile), one server at a time, each in that server's turn: a moderator's
         change waits for at most one server's refresh. Each outcome is audited as the bot's own action."""
         outcomes: dict[int | None, str] = {}
+        mine = {guild.id for guild in self.guilds}
         for guild_id in await self.run_blocking(self.spaces.with_own_index):
+            if self.spaces.shared and guild_id is not None and guild_id not in mine:
+                continue  # another process's shard: its owner refreshes it
             space = self.space(guild_id)
             try:
                 if not await self.run_blocking(space.follows_remote):

@@ -26,7 +26,9 @@ CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, user_id INTEGER, user_name TEXT,
     guild_id INTEGER, action TEXT NOT NULL, detail TEXT, outcome TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS maintenance (name TEXT PRIMARY KEY, last_run TEXT NOT NULL);
 """
+PRUNE = "prune"  # the maintenance row of the last pruning
 # Databases made before records carried the server: add the column (old rows keep NULL, the DM space).
 _MIGRATIONS = (("answers", "guild_id", "INTEGER"), ("feedback", "guild_id", "INTEGER"),
                ("answers", "message_id", "INTEGER"))
@@ -107,7 +109,7 @@ class Records:
         """Votes given in one server: (answer id, user id, vote, question, answer)."""
         with self._db() as db:
             return db.execute("SELECT answer_id, user_id, vote, question, answer FROM feedback "
-                              "WHERE guild_id IS ? ORDER BY at", (guild_id,)).fetchall()
+                              "WHERE guild_id IS ? ORDER BY at, answer_id, user_id", (guild_id,)).fetchall()
 
     def asked_since(self, guild_id: int | None, since: str) -> list[tuple[int, str, int | None, str, str, int]]:
         """Questions asked in one server (or the DM space) since ``since`` (ISO, UTC), oldest first:
@@ -119,12 +121,20 @@ class Records:
                 "FROM answers a WHERE a.guild_id IS ? AND a.at >= ? ORDER BY a.at, a.id", (guild_id, since)
             ).fetchall()
 
-    def prune(self, retention_days: int, audit_retention_days: int = 0, audit_max_rows: int = 0) -> int:
+    def prune(self, retention_days: int, audit_retention_days: int = 0, audit_max_rows: int = 0,
+              once_every: float = 0.0) -> int | None:
         """Delete answers and feedback older than ``retention_days``, audit rows older than
         ``audit_retention_days`` and each server's audit rows past its newest ``audit_max_rows``
-        (0 keeps, for each); rows deleted."""
+        (0 keeps, for each); rows deleted. ``once_every`` (seconds): skip (None) if a pruning of
+        these records ran more recently than that, by whichever process."""
         gone = 0
         with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")  # one pruning at a time: the second sees the first's time
+            last = db.execute("SELECT last_run FROM maintenance WHERE name = ?", (PRUNE,)).fetchone()
+            if once_every > 0 and last is not None and last[0] > _now(-once_every):
+                return None
+            db.execute("INSERT INTO maintenance VALUES (?, ?) ON CONFLICT(name) "
+                       "DO UPDATE SET last_run = excluded.last_run", (PRUNE, _now()))
             if retention_days > 0:
                 cutoff = _now(-retention_days * 86400)
                 gone += db.execute("DELETE FROM feedback WHERE at < ?", (cutoff,)).rowcount
@@ -137,8 +147,8 @@ class Records:
             if audit_max_rows > 0:  # per server: one busy server cannot push out another's log
                 gone += db.execute(
                     "DELETE FROM audit WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER "
-                    "(PARTITION BY guild_id ORDER BY id DESC) AS n FROM audit) WHERE n > ?)", (audit_max_rows,)
-                ).rowcount
+                    "(PARTITION BY guild_id ORDER BY id DESC) AS n FROM audit) AS ranked WHERE n > ?)",
+                    (audit_max_rows,)).rowcount
         return gone
 
     def audit(self, user_id: int, user_name: str, guild_id: int | None, action: str, detail: str, outcome: str) -> None:
