@@ -75,16 +75,19 @@ def _answered_guilds(index_dir: Path) -> list[int]:
         db.close()
 
 
-async def _wait_ready(logs: dict[str, Path], timeout: float) -> dict[int, int]:
+async def _wait_ready(logs: dict[str, Path], procs: dict[str, subprocess.Popen[bytes]],
+                      timeout: float) -> dict[int, int]:
     """Shard id -> servers, once every shard of every process has logged that it is ready."""
     deadline = time.monotonic() + timeout
     while True:
         ready = {int(m[1]): int(m[3]) for log in logs.values() for m in READY.finditer(log.read_text())}
         if len(ready) == SHARD_COUNT:
             return ready
-        if time.monotonic() > deadline:
-            raise SystemExit(f"shards not ready after {timeout:.0f} s (ready: {sorted(ready)}); "
-                             f"see {[str(log) for log in logs.values()]}")
+        dead = [name for name, proc in procs.items() if proc.poll() is not None]
+        if dead or time.monotonic() > deadline:
+            tail = "\n".join(line for log in logs.values() for line in log.read_text().splitlines()[-15:])
+            why = f"process {dead[0]} exited" if dead else f"not ready after {timeout:.0f} s"
+            raise SystemExit(f"{why} (shards ready: {sorted(ready)}); the logs end:\n{tail}")
         await asyncio.sleep(0.2)
 
 
@@ -113,7 +116,7 @@ async def main(guilds: int, questions: int, rate: float, embedder: str) -> int:
                     procs[name] = subprocess.Popen(
                         [*me, "serve", "--index-dir", str(dirs[name]), "--shard-count", str(SHARD_COUNT),
                          "--shard-ids", shard_ids], env=env, stdout=log, stderr=subprocess.STDOUT)
-            ready = await _wait_ready(logs, 300)
+            ready = await _wait_ready(logs, procs, 300)
             up = time.perf_counter() - started
             asked = fake.guild_ids[:: max(1, guilds // questions)][:questions]
             ids = []

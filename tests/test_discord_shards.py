@@ -153,3 +153,21 @@ async def test_a_small_bot_stays_one_shard_as_before(fake: FakeDiscord, tmp_path
         assert fake.identifies == [(0, 1)] and bot.shard_count == 1
         iid = await fake.slash("sources", [], guild=fake.guild_ids[3])
         assert "Served by shard 0 of 1" in _text(await fake.reply_to(iid))
+
+
+async def test_hundreds_of_guilds_over_four_shards(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    many = FakeDiscord(guild_ids=spread_guilds(400))
+    await many.start()
+    monkeypatch.setattr(discord.http.Route, "BASE", many.base)
+    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(many.gateway_url))
+    bot = make_bot(tmp_path, "many", shard_count=4)
+    try:
+        async with running(many, bot):
+            per_shard = {shard: sum(1 for g in bot.guilds if g.shard_id == shard) for shard in range(4)}
+            assert per_shard == {0: 100, 1: 100, 2: 100, 3: 100}
+            for shard in range(4):  # the last guild each shard was sent is served
+                guild = [g for g in many.guild_ids if many.owner(g) == shard][-1]
+                iid, answer = await _ask(many, guild, uid=str(300 + shard))
+                assert "Lviv" in answer and many.delivered[iid] == shard
+    finally:
+        await many.stop()
