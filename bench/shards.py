@@ -51,16 +51,21 @@ def child(argv: list[str]) -> int:
     import discord
     import yarl
 
-    import bot.cli
-    import bot.service
+    import index.embedder
 
-    port = os.environ["QABOT_BENCH_PORT"]
-    discord.http.Route.BASE = f"http://127.0.0.1:{port}/api/v10"
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(f"ws://127.0.0.1:{port}/")
     if os.environ.get("QABOT_BENCH_EMBEDDER") == "fake":
         from tests.conftest import FakeEmbedder
 
-        bot.service.make_embedder = lambda *args, **kwargs: FakeEmbedder()  # type: ignore[assignment]
+        # before bot.* imports it by name, so every module that makes an embedder gets this one
+        index.embedder.make_embedder = lambda *args, **kwargs: FakeEmbedder()  # type: ignore[assignment]
+    import bot.cli
+    import bot.service
+
+    if os.environ.get("QABOT_BENCH_EMBEDDER") == "fake" and hasattr(bot.service, "make_embedder"):
+        bot.service.make_embedder = index.embedder.make_embedder
+    port = os.environ["QABOT_BENCH_PORT"]
+    discord.http.Route.BASE = f"http://127.0.0.1:{port}/api/v10"
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(f"ws://127.0.0.1:{port}/")
     return bot.cli.run(argv)
 
 
