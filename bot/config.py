@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
+from bot.shards import shard_problem
 from index.answer import AnswerSettings
 from index.embedder import BACKENDS
 from index.errors import QABotError
@@ -66,6 +67,8 @@ class DiscordSettings:
     max_pending_per_guild: int = 40
     followups: str = "button"  # button: offer "Continue in thread"; thread: answer in a new thread; off
     answer_channel_ids: list[int] = field(default_factory=list)  # questions answered unmentioned (Message Content)
+    shard_count: int = 0  # 0: discord.py asks Discord how many and runs them all in this process
+    shard_ids: list[int] = field(default_factory=list)  # the shards this process runs; empty: all of shard_count
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,12 @@ def load_settings(path: str | Path | None) -> Settings:
                           f"directory), got one with {scheme!r}.")
     if settings.database.pool_size < 1:
         raise ConfigError("database.pool_size: must be at least 1.")
+    shards = settings.discord
+    if shards.shard_ids and not shards.shard_count:
+        raise ConfigError("discord.shard_ids: needs discord.shard_count (how many shards the bot has in all).")
+    problem = shard_problem(shards.shard_count, shards.shard_ids) if shards.shard_count else None
+    if problem:
+        raise ConfigError(f"discord.shard_ids: {problem}")
     if settings.index.backend not in BACKENDS:
         raise ConfigError(f"index.backend: expected one of {', '.join(BACKENDS)}, got {settings.index.backend!r}.")
     return Settings(**{f.name: getattr(settings, f.name) for f in fields(Settings) if f.name != "base_dir"},

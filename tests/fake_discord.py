@@ -32,6 +32,13 @@ def _json(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
 
 
+def spread_guilds(n: int, first: str = GUILD_ID) -> list[str]:
+    """``n`` guild ids, one per consecutive ``guild_id >> 22`` (so any shard count spreads them
+    evenly), each a multiple of 100 like GUILD_ID (its channels are the id + 100 and + 101)."""
+    base = int(first) >> 22
+    return [str(g + (-g) % 100) for g in (((base + i) << 22) for i in range(n))]
+
+
 def user(uid: str, name: str, bot: bool = False) -> dict[str, Any]:
     return {"id": uid, "username": name, "discriminator": "0", "avatar": None, "global_name": name, "bot": bot}
 
@@ -39,7 +46,7 @@ def user(uid: str, name: str, bot: bool = False) -> dict[str, Any]:
 class FakeDiscord:
     """Records every REST call; lets a test dispatch gateway events and wait for replies."""
 
-    def __init__(self, guild_ids: list[str] | None = None) -> None:
+    def __init__(self, guild_ids: list[str] | None = None, recommended_shards: int = 1) -> None:
         self.guild_ids = guild_ids or [GUILD_ID]
         self.left: list[str] = []  # guilds the bot left
         self.files: dict[str, str] = {}  # served as text/html under /files/<name>, for URL sources
@@ -50,10 +57,15 @@ class FakeDiscord:
         self.commands: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []  # channel messages and webhook followups/edits
         self.callbacks: list[dict[str, Any]] = []
-        self.ws: web.WebSocketResponse | None = None
+        self.shards: dict[int, web.WebSocketResponse] = {}  # shard id -> its live gateway connection
+        self.shard_count = 1  # as the clients IDENTIFY; /gateway/bot recommends ``recommended_shards``
+        self.recommended_shards = recommended_shards
+        self.identifies: list[tuple[int, int]] = []  # (shard id, shard count) of every IDENTIFY
+        self.delivered: dict[str, int] = {}  # interaction id -> the shard it was sent to
+        self.undelivered: list[tuple[str, dict[str, Any]]] = []  # events for a shard nobody runs
         self.identified = asyncio.Event()
         self.changed = asyncio.Event()
-        self.seq = 0
+        self.seq: dict[int, int] = {}  # per connection (by id())
         self.refused_intents = 0  # gateway intents this application may not use (closes with 4014)
         self.runner: web.AppRunner | None = None
         self.port = 0
@@ -71,8 +83,8 @@ class FakeDiscord:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
-        if self.ws is not None:
-            await self.ws.close()
+        for ws in list(self.shards.values()):
+            await ws.close()
         if self.runner is not None:
             await self.runner.cleanup()
 
@@ -114,6 +126,10 @@ class FakeDiscord:
             return _json({"message": "401: Unauthorized", "code": 0}, 401)
         if path == "/users/@me":
             return _json({**user(BOT_ID, "qabot", bot=True), "flags": 0})
+        if path == "/gateway/bot":  # AutoShardedClient asks how many shards (and where) when not told
+            return _json({"url": self.gateway_url, "shards": self.recommended_shards,
+                          "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0,
+                                                  "max_concurrency": 1}})
         if path == "/oauth2/applications/@me":
             return _json({"id": APP_ID, "name": "qabot", "icon": None, "description": "", "bot_public": True,
                           "bot_require_code_grant": False, "verify_key": "x", "flags": 0,
@@ -167,29 +183,56 @@ class FakeDiscord:
             return _json(message)
         return _json({"message": f"not implemented in fake: {request.method} {path}", "code": 0}, 404)
 
+    def owner(self, guild: str | None) -> int:
+        """The shard a guild's events go to, with the shard count the clients identified with
+        (DMs: shard 0)."""
+        return 0 if guild is None else (int(guild) >> 22) % self.shard_count
+
     async def gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        self.ws = ws
         await ws.send_json({"op": 10, "d": {"heartbeat_interval": 45000}})
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                continue
-            data = json.loads(msg.data)
-            if data["op"] == 1:
-                await ws.send_json({"op": 11})
-            elif data["op"] == 2 and data["d"].get("intents", 0) & self.refused_intents:
-                await ws.close(code=4014, message=b"Disallowed intent(s).")
-            elif data["op"] == 2:
-                await self.dispatch("READY", {
-                    "v": 10, "user": {**user(BOT_ID, "qabot", bot=True)},
-                    "guilds": [{"id": gid, "unavailable": True} for gid in self.guild_ids],
-                    "session_id": "s1", "resume_gateway_url": self.gateway_url, "application": {"id": APP_ID, "flags": 0},
-                })
-                for gid in self.guild_ids:
-                    await self.dispatch("GUILD_CREATE", self.guild_payload(gid))
-                self.identified.set()
+        shard_id: int | None = None
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                data = json.loads(msg.data)
+                if data["op"] == 1:
+                    await ws.send_json({"op": 11})
+                elif data["op"] == 2 and data["d"].get("intents", 0) & self.refused_intents:
+                    await ws.close(code=4014, message=b"Disallowed intent(s).")
+                elif data["op"] == 2:
+                    shard_id, count = data["d"].get("shard") or [0, 1]
+                    if not (isinstance(count, int) and count >= 1 and 0 <= shard_id < count):
+                        await ws.close(code=4010, message=b"Invalid shard.")
+                        continue
+                    await self.identify(ws, shard_id, count)
+        finally:
+            if shard_id is not None and self.shards.get(shard_id) is ws:
+                del self.shards[shard_id]
         return ws
+
+    async def identify(self, ws: web.WebSocketResponse, shard_id: int, count: int) -> None:
+        """READY for this shard with only the guilds it owns, then their GUILD_CREATEs."""
+        self.shard_count = count
+        self.identifies.append((shard_id, count))
+        self.shards[shard_id] = ws
+        owned = [gid for gid in self.guild_ids if self.owner(gid) == shard_id]
+        await self._send(ws, "READY", {
+            "v": 10, "user": {**user(BOT_ID, "qabot", bot=True)}, "shard": [shard_id, count],
+            "guilds": [{"id": gid, "unavailable": True} for gid in owned],
+            "session_id": f"s{shard_id}-{len(self.identifies)}", "resume_gateway_url": self.gateway_url,
+            "application": {"id": APP_ID, "flags": 0},
+        })
+        for gid in owned:
+            await self._send(ws, "GUILD_CREATE", self.guild_payload(gid))
+        self.identified.set()
+        self.changed.set()
+
+    async def _send(self, ws: web.WebSocketResponse, event: str, data: dict[str, Any]) -> None:
+        self.seq[id(ws)] = seq = self.seq.get(id(ws), 0) + 1
+        await ws.send_json({"op": 0, "t": event, "s": seq, "d": data})
 
     @staticmethod
     def channel_of(guild: str) -> str:
@@ -229,9 +272,16 @@ class FakeDiscord:
         return {"id": self.channel_of(guild), "type": 0, "guild_id": guild, "name": "news", "position": 0}
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        assert self.ws is not None
-        self.seq += 1
-        await self.ws.send_json({"op": 0, "t": event, "s": self.seq, "d": data})
+        """Send an event to the shard that owns its guild, as Discord does; an event for a shard
+        no client runs is kept in ``undelivered``."""
+        shard_id = self.owner(data.get("guild_id"))
+        ws = self.shards.get(shard_id)
+        if ws is None or ws.closed:
+            self.undelivered.append((event, data))
+            return
+        if event == "INTERACTION_CREATE":
+            self.delivered[data["id"]] = shard_id
+        await self._send(ws, event, data)
 
     # -- actions a test performs ---------------------------------------------------------
     def member(self, uid: str, name: str, moderator: bool = False) -> dict[str, Any]:

@@ -22,7 +22,7 @@ def make_bot(tmp_path: Path, **discord_options: object) -> QABot:
     settings = Settings(discord=DiscordSettings(**discord_options))  # type: ignore[arg-type]
     service = QAService(settings, tmp_path / "index", embedder=FakeEmbedder())
     service.catalog.build(service.catalog.configured_sources())
-    return QABot(service, guild_ready_timeout=0.1)
+    return QABot(service, guild_ready_timeout=0.1, shard_count=1)  # SimCord needs an AutoShardedBot's count
 
 
 @pytest.fixture

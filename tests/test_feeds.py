@@ -260,7 +260,7 @@ async def test_discord_moderator_follows_a_feed_and_a_refresh_picks_up_new_items
                         feeds=FeedSettings(refresh_minutes=0))  # the schedule itself: the next test
     spaces = Spaces.create(settings, tmp_path / "data", embedder=FakeEmbedder())
     spaces.default.catalog.build(spaces.default.catalog.configured_sources())
-    bot = QABot(spaces, guild_ready_timeout=0.1)
+    bot = QABot(spaces, guild_ready_timeout=0.1, shard_count=1)  # SimCord needs an AutoShardedBot's count
     async with simcord.run(bot, settle_timeout=60) as env:
         guild = env.create_guild()
         channel = guild.create_text_channel("news")

@@ -23,6 +23,7 @@ from bot.discord.limits import Cooldown, WorkQueue
 from bot.discord.records import Records
 from bot.discord.render import error_text
 from bot.service import QAService
+from bot.shards import describe, shard_of
 from bot.spaces import Spaces
 from index.errors import BusyError, QABotError
 
@@ -56,14 +57,22 @@ class GuardedTree(app_commands.CommandTree):
         return False
 
 
-class QABot(commands.Bot):
-    """discord.py Bot wired to a QAService. Blocking work runs in a thread pool, never on the loop."""
+class QABot(commands.AutoShardedBot):
+    """discord.py Bot wired to a QAService. Blocking work runs in a thread pool, never on the loop.
+
+    It runs the shards of discord.shard_ids out of discord.shard_count (or the ``shard_count`` /
+    ``shard_ids`` options); without a count, discord.py asks Discord how many shards the bot
+    needs and runs them all in this process (one, for a bot in fewer than 2,500 servers)."""
 
     def __init__(self, service: QAService | Spaces, *, records: Records | None = None, **options: Any) -> None:
         intents = discord.Intents.default()  # no privileged intents: mentions carry their content anyway
         # ... except for answer channels, where questions come without a mention (privileged, opt-in)
         intents.message_content = bool(service.settings.discord.answer_channel_ids)
         options.setdefault("guild_ready_timeout", 2.0)
+        configured = service.settings.discord
+        if configured.shard_count and "shard_count" not in options:
+            options["shard_count"] = configured.shard_count
+            options.setdefault("shard_ids", list(configured.shard_ids) or None)
         super().__init__(
             command_prefix=commands.when_mentioned, intents=intents, allowed_mentions=NO_PINGS,
             help_command=None, tree_cls=GuardedTree, **options,
@@ -83,6 +92,14 @@ class QABot(commands.Bot):
         self.work = WorkQueue(discord_settings.max_pending, discord_settings.max_pending_per_guild)
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
         self._background: set[asyncio.Task[Any]] = set()
+
+    def shard_for(self, guild_id: int | None) -> int:
+        """The shard Discord sends this server's events to (DMs: shard 0)."""
+        return shard_of(guild_id, self.shard_count or 1)
+
+    def running_shards(self) -> list[int]:
+        """The shard ids this process runs (known once connected when discord.py picks the count)."""
+        return sorted(self.shards) if self.shards else list(self.shard_ids or range(self.shard_count or 1))
 
     def space(self, guild_id: int | None) -> QAService:
         """The sources and index a server's commands act on (DMs: the default space)."""
@@ -198,6 +215,19 @@ class QABot(commands.Bot):
         for guild in list(self.guilds):
             await self._leave_if_not_allowed(guild)
 
+    def _shard_name(self, shard_id: int) -> str:
+        return f"shard {shard_id} of {self.shard_count}"
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        servers = sum(1 for guild in self.guilds if guild.shard_id == shard_id)
+        log.info("%s ready: %d server(s)", self._shard_name(shard_id), servers)
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        log.info("%s resumed", self._shard_name(shard_id))
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        log.info("%s disconnected", self._shard_name(shard_id))
+
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self._leave_if_not_allowed(guild)
 
@@ -287,8 +317,17 @@ async def _serve(bot: QABot, token: str) -> None:
             raise QABotError(INTENT_REFUSED) from None
 
 
-def serve(service: QAService, token: str) -> None:
-    """`qabot serve`: run until SIGINT/SIGTERM."""
+def serve(service: QAService, token: str, shard_count: int | None = None, shard_ids: list[int] | None = None) -> None:
+    """`qabot serve`: run until SIGINT/SIGTERM; ``shard_count`` / ``shard_ids`` (from the command
+    line) replace discord.shard_count / discord.shard_ids."""
     logging.getLogger("discord").setLevel(logging.INFO)
     logging.getLogger("qabot").setLevel(logging.INFO)
-    asyncio.run(_serve(QABot(service), token))
+    options: dict[str, Any] = {}
+    if shard_count:
+        options = {"shard_count": shard_count, "shard_ids": shard_ids or None}
+    bot = QABot(service, **options)
+    if bot.shard_count:
+        log.info("running shard(s) %s of %d", describe(bot.running_shards()), bot.shard_count)
+    else:
+        log.info("running as many shards as Discord recommends, all in this process")
+    asyncio.run(_serve(bot, token))

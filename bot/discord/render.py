@@ -242,9 +242,11 @@ def passages_embed(answer: dict[str, Any], statuses: list[str] | None = None) ->
     return embed
 
 
-def sources_embed(rows: list[Any], details: bool = False, feeds: list[Any] | None = None) -> discord.Embed:
+def sources_embed(rows: list[Any], details: bool = False, feeds: list[Any] | None = None,
+                  shard: tuple[int, int] | None = None) -> discord.Embed:
     """The feeds followed and the indexed sources, one line each; why something failed only for
-    moderators (``details``): an error can name internal hosts or paths."""
+    moderators (``details``): an error can name internal hosts or paths. ``shard`` (id, count):
+    the shard serving this server, named in the footer."""
     embed = discord.Embed(title="Indexed sources", colour=discord.Colour.blue())
     lines = []
     for feed in feeds or []:
@@ -261,5 +263,7 @@ def sources_embed(rows: list[Any], details: bool = False, feeds: list[Any] | Non
             status = f" — ⚠ {safe(row.status)}{why}"
         lines.append(f"`{row.id}` · {clip(safe(row.title), 200)} · {row.chunks} passages · {row.indexed_at}{status}")
     embed.description = clip("\n".join(lines) or "No sources are indexed.", DESCRIPTION_LIMIT)
+    if shard is not None:
+        embed.set_footer(text=f"Served by shard {shard[0]} of {shard[1]}")
     check_limits(embed)
     return embed

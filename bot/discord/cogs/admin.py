@@ -57,7 +57,8 @@ class AdminCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         space = self.bot.space(interaction.guild_id)
         rows, feeds = await self.bot.run_blocking(lambda: (space.list_sources(), space.list_feeds()))
-        embed = sources_embed(rows, details=self.bot.is_moderator(interaction), feeds=feeds)
+        shard = (self.bot.shard_for(interaction.guild_id), self.bot.shard_count or 1)
+        embed = sources_embed(rows, details=self.bot.is_moderator(interaction), feeds=feeds, shard=shard)
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
     async def _change(self, interaction: discord.Interaction, action: str, detail: str,
