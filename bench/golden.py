@@ -1,14 +1,16 @@
 """Golden answers: record what `qabot ask --json --explain` prints for every evaluation question,
 and compare two recordings line by line. A behaviour-preserving change must compare equal.
 
-    python bench/golden.py record DIR [--squad N] [--cache FILE]   # one DIR/<set>.jsonl per question set
-    python bench/golden.py compare A B                            # exit 1 if any line differs
+    python bench/golden.py record DIR [--squad N] [--work DIR]   # one DIR/<set>.jsonl per question set
+    python bench/golden.py compare A B [--common]               # exit 1 if any line differs
 
 Questions: every eval/*.jsonl, asked over the project articles as bench/fit.py indexes them (the
 bundled article, tests/data/harbour.txt, tests/data/quake.md and eval/data/*), and every SQuAD 2.0
 file in ../shared/benchmarks/squad2 (QABOT_SHARED / QABOT_SQUAD as bench/fit.py), each asked over
 its own article with the bundled one. ``--squad N`` keeps the first N questions of each SQuAD file
-(0: none, default: all).
+(0: none, default: all): all 4,299 take far longer than the project's 414 on a loaded machine, so
+a quick check records the first N and compares with ``--common`` (only the lines both recordings
+have) against a full one.
 
 Each line is the JSON `qabot ask --json --explain` prints for the question (the same
 QAService.ask and Answer.to_json, in process), except that the values of ``timings_ms`` are
@@ -16,7 +18,8 @@ dropped (its keys are kept): they are wall-clock times and differ on every run.
 
 Indexes are built afresh in a temporary directory on each recording (so a change to the indexer
 shows), with the embeddings cached in ``--cache`` (default /tmp/qabot-golden-cache.sqlite) so
-that a rerun does not embed again.
+that a rerun does not embed again; ``--work DIR`` keeps the indexes there and reuses them (for
+changes that leave the indexer alone: parsing 11 SQuAD articles again is most of a recording).
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ def golden_line(service: QAService, question: str) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-def record(out: Path, squad: int | None, cache: Path) -> int:
+def record(out: Path, squad: int | None, cache: Path, work: Path | None) -> int:
     from index.embedder import E5Embedder
 
     started = time.time()
@@ -78,8 +81,14 @@ def record(out: Path, squad: int | None, cache: Path) -> int:
         for set_name, corpus_name, questions in question_sets(squad):
             service = services.get(corpus_name)
             if service is None:
-                service = QAService(Settings(), Path(tmp) / corpus_name, embedder=embedder, cache_path=cache)
-                service.build(corpus(corpus_name))
+                service = QAService(Settings(), (work or Path(tmp)) / corpus_name, embedder=embedder,
+                                    cache_path=cache)
+                try:
+                    if work is None:
+                        raise FileNotFoundError
+                    service.loaded()
+                except Exception:  # noqa: BLE001 - not built yet (or unreadable): build it
+                    service.build(corpus(corpus_name))
                 services[corpus_name] = service
             lines = [golden_line(service, q) for q in questions]
             (out / f"{set_name}.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
@@ -89,9 +98,9 @@ def record(out: Path, squad: int | None, cache: Path) -> int:
     return 0
 
 
-def compare(a: Path, b: Path, show: int = 5) -> int:
+def compare(a: Path, b: Path, common: bool = False, show: int = 5) -> int:
     names = sorted({p.name for p in a.glob("*.jsonl")} | {p.name for p in b.glob("*.jsonl")})
-    differing = 0
+    differing = compared = 0
     for name in names:
         left, right = a / name, b / name
         if not left.is_file() or not right.is_file():
@@ -100,15 +109,15 @@ def compare(a: Path, b: Path, show: int = 5) -> int:
             continue
         la, lb = left.read_text(encoding="utf-8").splitlines(), right.read_text(encoding="utf-8").splitlines()
         if len(la) != len(lb):
-            print(f"{name}: {len(la)} lines against {len(lb)}")
+            print(f"{name}: {len(la)} lines against {len(lb)}" + (" (comparing the first lines of both)" * common))
         diffs = [i for i, (x, y) in enumerate(zip(la, lb, strict=False)) if x != y]
-        differing += len(diffs) + abs(len(la) - len(lb))
+        compared += min(len(la), len(lb))
+        differing += len(diffs) + (0 if common else abs(len(la) - len(lb)))
         for i in diffs[:show]:
             print(f"{name}:{i + 1}: {json.loads(la[i])['question']}\n  - {la[i][:400]}\n  + {lb[i][:400]}")
         if len(diffs) > show:
             print(f"{name}: ... and {len(diffs) - show} more")
-    lines = sum(len(p.read_text(encoding="utf-8").splitlines()) for p in a.glob("*.jsonl"))
-    print(f"{differing} differing lines ({lines} lines in {a}, {len(names)} files)")
+    print(f"{differing} differing lines ({compared} lines compared in {len(names)} files)")
     return 1 if differing else 0
 
 
@@ -120,13 +129,15 @@ def main() -> int:
     rec.add_argument("--squad", type=int, default=None, help="first N questions of each SQuAD file (0: none)")
     rec.add_argument("--cache", type=Path, default=Path("/tmp/qabot-golden-cache.sqlite"),
                      help="embedding cache kept between recordings")
+    rec.add_argument("--work", type=Path, default=None, help="keep the indexes here and reuse them")
     cmp = sub.add_parser("compare", help="report differing lines; exit 1 if any")
     cmp.add_argument("a", type=Path)
     cmp.add_argument("b", type=Path)
+    cmp.add_argument("--common", action="store_true", help="compare only the lines both have (a --squad N run)")
     args = parser.parse_args()
     if args.command == "record":
-        return record(args.dir, args.squad, args.cache)
-    return compare(args.a, args.b)
+        return record(args.dir, args.squad, args.cache, args.work)
+    return compare(args.a, args.b, args.common)
 
 
 if __name__ == "__main__":
