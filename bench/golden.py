@@ -10,7 +10,8 @@ file in ../shared/benchmarks/squad2 (QABOT_SHARED / QABOT_SQUAD as bench/fit.py)
 its own article with the bundled one. ``--squad N`` keeps the first N questions of each SQuAD file
 (0: none, default: all): all 4,299 take far longer than the project's 414 on a loaded machine, so
 a quick check records the first N and compares with ``--common`` (only the lines both recordings
-have) against a full one.
+have) against a full one. ``--sets`` keeps only the sets it names (building the index of every
+SQuAD article takes long on a loaded machine too).
 
 Each line is the JSON `qabot ask --json --explain` prints for the question (the same
 QAService.ask and Answer.to_json, in process), except that the values of ``timings_ms`` are
@@ -25,6 +26,7 @@ changes that leave the indexer alone: parsing 11 SQuAD articles again is most of
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import sys
@@ -46,13 +48,15 @@ PROJECT_ARTICLES = [ROOT / "tests/data/harbour.txt", ROOT / "tests/data/quake.md
                     *sorted((ROOT / "eval/data").iterdir())]
 
 
-def question_sets(squad: int | None) -> list[tuple[str, str, list[str]]]:
-    """(set name, corpus name, questions) for every set, in a fixed order."""
+def question_sets(squad: int | None, only: str | None = None) -> list[tuple[str, str, list[str]]]:
+    """(set name, corpus name, questions) for every set (or those ``only`` matches), in a fixed order."""
     sets = [(p.stem, "project", [c.question for c in load_cases(p)]) for p in sorted((ROOT / "eval").glob("*.jsonl"))]
     if squad != 0 and SQUAD.is_dir():
         for path in sorted(SQUAD.glob("*.jsonl")):
             questions = [c.question for c in load_cases(path)]
             sets.append((f"squad-{path.stem}", path.stem, questions[:squad] if squad else questions))
+    if only:
+        sets = [s for s in sets if any(fnmatch.fnmatch(s[0], pattern) for pattern in only.split(","))]
     return sets
 
 
@@ -69,7 +73,7 @@ def golden_line(service: QAService, question: str) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-def record(out: Path, squad: int | None, cache: Path, work: Path | None) -> int:
+def record(out: Path, squad: int | None, cache: Path, work: Path | None, only: str | None = None) -> int:
     from index.embedder import E5Embedder
 
     started = time.time()
@@ -78,7 +82,7 @@ def record(out: Path, squad: int | None, cache: Path, work: Path | None) -> int:
     services: dict[str, QAService] = {}
     total = 0
     with tempfile.TemporaryDirectory(prefix="qabot-golden-") as tmp:
-        for set_name, corpus_name, questions in question_sets(squad):
+        for set_name, corpus_name, questions in question_sets(squad, only):
             service = services.get(corpus_name)
             if service is None:
                 service = QAService(Settings(), (work or Path(tmp)) / corpus_name, embedder=embedder,
@@ -130,13 +134,15 @@ def main() -> int:
     rec.add_argument("--cache", type=Path, default=Path("/tmp/qabot-golden-cache.sqlite"),
                      help="embedding cache kept between recordings")
     rec.add_argument("--work", type=Path, default=None, help="keep the indexes here and reuse them")
+    rec.add_argument("--sets", default=None,
+                     help="only these sets (comma-separated patterns: 'blind*,squad-Normans')")
     cmp = sub.add_parser("compare", help="report differing lines; exit 1 if any")
     cmp.add_argument("a", type=Path)
     cmp.add_argument("b", type=Path)
     cmp.add_argument("--common", action="store_true", help="compare only the lines both have (a --squad N run)")
     args = parser.parse_args()
     if args.command == "record":
-        return record(args.dir, args.squad, args.cache, args.work)
+        return record(args.dir, args.squad, args.cache, args.work, args.sets)
     return compare(args.a, args.b, args.common)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-from index.answer import AnswerSettings
+from index.answering.records import AnswerSettings
 from index.embedder import BACKENDS
 from index.errors import QABotError
 

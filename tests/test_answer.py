@@ -73,8 +73,8 @@ def test_the_probability_comes_from_the_fitted_answer_weights(fake_service: QASe
     service = _service(fake_service, tmp_path)
     question = "When will the MMR vaccine be available?"
     base = dataclasses.replace(load_model(), threshold=0.5)
-    sure = _with_model(service, dataclasses.replace(base, answerer=Linear({}, 5.0))).ask(question)
-    unsure = _with_model(service, dataclasses.replace(base, answerer=Linear({}, -5.0))).ask(question)
+    sure = _with_model(service, dataclasses.replace(base, decision=Linear({}, 5.0))).ask(question)
+    unsure = _with_model(service, dataclasses.replace(base, decision=Linear({}, -5.0))).ask(question)
     assert sure.found and sure.confidence and sure.confidence > 0.99
     assert not unsure.found and unsure.declined_by == "low_confidence"
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import Settings
 from bot.service import QAService
-from index.answer import Answer
+from index.answering.records import Answer
 
 pytestmark = pytest.mark.slow
 
