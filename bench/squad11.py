@@ -6,10 +6,12 @@ questions, as docs/eval.md reports them.
 
 Real e5, spaCy, FAISS and reader. One index of the 11 articles (built once in --work). For each
 model: key phrase in the answer, false declines (answerable declined) and the unanswerable ones
-declined, for all 11 articles and for the 9 that bench/fit.py never fits on; then each XQuAD
-language next to the same questions asked in English. --baselines adds e5's, BM25's and the
-reader's own top sentence among the e5 + BM25 candidates (never declining). The reader was
-trained on SQuAD 2.0 train articles and ReQA only (train/reader.toml): none of these articles.
+declined, for all 11 articles, the 9 that bench/fit.py never fits on, the 5 the reader never
+trained on (train/reader.toml trains on the other 6) and the 3 that are neither; then each
+XQuAD language next to the same questions asked in English, for the reader's 5 held-out
+articles. --baselines adds, on those 5, e5's, BM25's and the reader's own top sentence among the
+e5 + BM25 candidates (never declining) and how well the reader's best score tells the
+unanswerable questions apart (AUC).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from index.sources import read_file  # noqa: E402
 
 SHARED = Path(os.environ.get("QABOT_SHARED", ROOT.parent / "shared")) / "benchmarks"
 FITTED = {"Normans", "Computational_complexity_theory"}  # bench/fit.py's SQuAD articles
+# the 5 the reader never trained on (train/reader.toml trains on the other 6): its figures are these
+READER_HELD = {"Normans", "Computational_complexity_theory", "Imperialism", "French_and_Indian_War", "Force"}
 
 
 def norm(text: str) -> str:
@@ -59,6 +63,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/qabot-squad11"))
     parser.add_argument("--xquad", default="de,es,ru,zh")
     parser.add_argument("--baselines", action="store_true")
+    parser.add_argument("--only-baselines", action="store_true", help="the baselines alone (no answer model run)")
     parser.add_argument("--every", type=int, default=1, help="ask every n-th question of each article (a sample)")
     args = parser.parse_args()
     started = time.time()
@@ -74,7 +79,7 @@ def main() -> int:
     english = {e: c for cs in cases.values() for c in cs if not c.out_of_scope for e in c.evidence}
     print(f"{sum(map(len, cases.values()))} questions over {len(articles)} articles, index ready "
           f"in {time.time() - started:.0f} s")
-    for path in args.model or [None]:
+    for path in [] if args.only_baselines else args.model or [None]:
         model = load_model(path) if path else retriever.model
         answerer = Answerer(retriever, service.settings.answer, model)
         label = f"{path or 'shipped model'} (reads {model.reader_candidates})"
@@ -89,12 +94,18 @@ def main() -> int:
         print(f"\n{label}: {len(every)} questions in {time.time() - t:.0f} s")
         print(f"  {'all 11 articles':32} {scores(every)}")
         print(f"  {'the 9 never fitted on':32} {scores([r for a, rs in runs.items() if a not in FITTED for r in rs])}")
+        print(f"  {'the 5 the reader never read':32} "
+              f"{scores([r for a, rs in runs.items() if a in READER_HELD for r in rs])}")
+        print(f"  {'the 3 neither fitted nor read':32} "
+              f"{scores([r for a, rs in runs.items() if a in READER_HELD - FITTED for r in rs])}")
         for article, rs in runs.items():
             print(f"    {article:30} {scores(rs)}")
         by_evidence = {c.evidence[0]: (f, ans) for c, f, ans in every if not c.out_of_scope}
+        held = {e: c for a in READER_HELD for c in cases.get(a, []) if not c.out_of_scope for e in c.evidence}
         for lang in [x for x in args.xquad.split(",") if x]:
             xs = load_cases(SHARED / "xquad" / f"{lang}.jsonl")
-            matched = [x for x in xs if any(e in english for e in x.evidence)]
+            # only questions about the articles the reader never read: their English twins are held out
+            matched = [x for x in xs if any(e in held for e in x.evidence)]
             out = [(x, *answerer_outcome(answerer, x)) for x in matched]
             same = []
             for x in matched:
@@ -102,7 +113,7 @@ def main() -> int:
                 f, ans = by_evidence.get(c.evidence[0], (False, ""))
                 same.append((c, f, ans))
             print(f"  XQuAD {lang}: {scores(out)}   | same questions in English: {scores(same)}")
-    if args.baselines:
+    if args.baselines or args.only_baselines:
         baselines(retriever, cases)
     print(f"done in {time.time() - started:.0f} s")
     return 0
@@ -120,21 +131,30 @@ def baselines(retriever, cases: dict[str, list[Case]]) -> None:  # type: ignore[
     vectors = retriever.state.vectors
     reader = shared_reader()
     hit: dict[str, list[int]] = {"e5 top sentence": [], "BM25 top sentence": [], "reader, top of e5+BM25 20": []}
-    for cs in cases.values():
+    best: dict[bool, list[float]] = {True: [], False: []}  # the reader's best log-odds: answerable or not
+    for article, cs in cases.items():
+        if article not in READER_HELD:
+            continue
         for c in cs:
-            if c.out_of_scope:
-                continue
             qv = retriever.embed_query(c.question)
             dense = vectors @ qv
             lexical = retriever.state.derived.bm25.get_scores(tokenize(c.question) or ["_"])
             pool = list(dict.fromkeys([*np.argsort(-dense)[:20].tolist(), *np.argsort(-lexical)[:20].tolist()]))
             logits = reader.logits(c.question, [(retriever.state.previous_text(r), texts[r]) for r in pool])
+            best[not c.out_of_scope].append(float(np.max(logits)))
+            if c.out_of_scope:
+                continue
             tops = (("e5 top sentence", int(np.argmax(dense))), ("BM25 top sentence", int(np.argmax(lexical))),
                     ("reader, top of e5+BM25 20", pool[int(np.argmax(logits))]))
             for name, row in tops:
                 hit[name].append(int(any(norm(k) in norm(texts[row]) for k in c.key)))
+    print("  baselines on the 5 articles the reader never read:")
     for name, h in hit.items():
         print(f"  {name:32} key in the sentence {np.mean(h):6.1%} ({len(h)} answerable questions, never declining)")
+    pos, neg = np.array(best[True]), np.array(best[False])
+    auc = float(((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum())
+                / max(1, pos.size * neg.size))
+    print(f"  reader's best log-odds, answerable vs unanswerable: AUC {auc:.3f} ({pos.size} vs {neg.size})")
 
 
 if __name__ == "__main__":

@@ -44,8 +44,15 @@ def _interleave(*rankings: np.ndarray) -> list[int]:
     return out
 
 
-def squad_rows(path: Path, negatives: int, unanswerable_negatives: int, e5: bool, log: Any = print) -> list[Row]:
+def squad_rows(path: Path, negatives: int, unanswerable_negatives: int, e5: bool, log: Any = print,
+               articles: list[str] | None = None) -> list[Row]:
+    """articles: only these titles of the file (all of them when None)."""
     data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    if articles is not None:
+        missing = set(articles) - {a["title"] for a in data}
+        if missing:
+            raise SystemExit(f"{path}: no article titled {', '.join(sorted(missing))}")
+        data = [a for a in data if a["title"] in articles]
     embedder = None
     if e5:
         from index.embedder import E5Embedder

@@ -71,6 +71,9 @@ def mine(config: dict[str, Any], out: Path, log: Any) -> list[list[Any]]:
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     d = config["data"]
     rows = squad_rows(ROOT / d["squad"], d["squad_negatives"], d["unanswerable_negatives"], d["e5"], log)
+    if d.get("squad_dev"):
+        rows += squad_rows(ROOT / d["squad_dev"], d["squad_negatives"], d["unanswerable_negatives"], d["e5"], log,
+                           articles=d["squad_dev_articles"])
     rows += reqa_rows(ROOT / d["reqa"], d["reqa_questions"], d["reqa_negatives"])
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     log(f"pairs: {len(rows)} ({sum(r[3] for r in rows)} positive) -> {path}")
