@@ -26,8 +26,8 @@ from fit import load_items, norm  # noqa: E402
 
 from index.chunking import chunk_source  # noqa: E402
 from index.embedder import E5Embedder, SentenceTransformerEmbedder  # noqa: E402
+from index.query import tokenize  # noqa: E402
 from index.reader import shared_reader  # noqa: E402
-from index.text import tokenize  # noqa: E402
 from index.types import ANSWER_ROLES  # noqa: E402
 
 

@@ -33,9 +33,9 @@ from bot.service import QAService  # noqa: E402
 from index.answer import Answerer  # noqa: E402
 from index.embedder import E5Embedder  # noqa: E402
 from index.model import load_model  # noqa: E402
+from index.query import tokenize  # noqa: E402
 from index.reader import shared_reader  # noqa: E402
 from index.sources import read_file  # noqa: E402
-from index.text import tokenize  # noqa: E402
 
 SHARED = Path(os.environ.get("QABOT_SHARED", ROOT.parent / "shared")) / "benchmarks"
 FITTED = {"Normans", "Computational_complexity_theory"}  # bench/fit.py's SQuAD articles

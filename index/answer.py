@@ -33,10 +33,10 @@ from index.answering.plan import Plan, Strategy, route
 from index.answering.rank import Ranked, rank
 from index.answering.records import Answer, AnswerSettings, Citation
 from index.model import AnswerModel
+from index.query import tokenize
 from index.question import Question, analyse
 from index.retriever import Retriever
 from index.speakers import load_parser
-from index.text import tokenize
 from index.types import Hit, SentenceRecord
 
 __all__ = ["Answerer", "Trace"]

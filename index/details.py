@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from index.lexicon import STOPWORDS
-from index.text import words
+from index.query import words
 
 # a number and the words after it; matches may overlap ("seven of the nine members": "nine members")
 _COUNTED = re.compile(r"(?<![\w.])(?=(\d[\d,.]*|dozens|hundreds|thousands|millions|no|one|two|three|four|five|six|"

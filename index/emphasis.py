@@ -11,8 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from index.lexicon import PLACE
-from index.query import role_question, split_role
-from index.text import words
+from index.query import role_question, split_role, words
 
 MAX_SPANS = 2  # more candidates than this in one sentence: no signal, mark none
 # A one-word "place" that is really a demonym used as an adjective ("the western Ukrainian city").

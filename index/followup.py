@@ -24,8 +24,8 @@ from typing import Any
 from index.answering.records import Answer, Citation
 from index.lexicon import BACK_REFERENCES, ELLIPSIS_OPENERS, TOPIC_REFERENCES
 from index.links import text_fragment_link
+from index.query import words
 from index.question import analyse
-from index.text import words
 
 HISTORY = 5  # how many previous turns are looked at
 _ABOUT = re.compile(r"\s+about\s+.+$", re.IGNORECASE)

@@ -1,11 +1,14 @@
-"""Question recognisers (speaker, role and joint questions, measure and asked-kind words) and
-name matching (canonical names, spellings, roles); the text primitives are in ``index.text``."""
+"""Pure text helpers for questions: tokens for BM25, speaker questions, name matching."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import lru_cache
+
+import snowballstemmer
 
 from index.lexicon import (
     BODY_ALIASES,
@@ -19,8 +22,10 @@ from index.lexicon import (
     STOPWORDS,
     TALK_WORDS,
     TITLE_WORDS,
+    WORD_FAMILIES,
 )
-from index.text import fold, stem, tokenize, word_match, words
+
+_STEMMER = snowballstemmer.stemmer("english")
 
 _SPEECH = (
     r"say|said|tell|told|think|thought|argue|warn|announce|urge|suggest|claim|respond|react|reply|"
@@ -48,6 +53,38 @@ _SPEAKER_PATTERNS = [
     ),
     re.compile(r"\b(?:quote|quotes)\s+(?:from|by)\s+(?P<x>[^,?]+)(?P<rest>.*)", re.IGNORECASE),
 ]
+
+
+# Curly and other apostrophes read as the plain one, so "Russia’s" and "Russia's" fold alike
+# (to "russia", "s") instead of the curly one vanishing ("russias").
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "′": "'", "`": "'", "´": "'"})
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII form used for comparing words (apostrophes of every kind as "'")."""
+    value = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES)).encode("ascii", "ignore").decode()
+    return value.lower()
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    """Snowball (Porter 2) stem: announce/announced/announcing -> announc; words of one family
+    that the stemmer keeps apart (died/death, injured/injuries, children/child) share one."""
+    if word.isdigit():
+        return word
+    stem = word if len(word) <= 3 else str(_STEMMER.stemWord(word))
+    return WORD_FAMILIES.get(stem, stem)
+
+
+def words(text: str) -> list[str]:
+    """Folded words; numbers lose their thousands separators ("14,000" -> "14000")."""
+    text = re.sub(r"(?<=\d)[,.](?=\d{3}\b)", "", fold(text))
+    return re.findall(r"[a-z0-9]+", text)
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens: folded, stop words dropped, light suffix stripping."""
+    return [_stem(w) for w in words(text) if w not in STOPWORDS]
 
 
 _HOW_ADJECTIVE = re.compile(
@@ -89,13 +126,19 @@ def content_words(question: str) -> set[str]:
     return set(tokenize(without_measure_word(rest))) - QUESTION_WORDS
 
 
+def tokenize_with_pairs(text: str) -> list[str]:
+    """Tokens plus adjacent pairs ("foreign_minist"), so phrases and names outrank scattered words."""
+    tokens = tokenize(text)
+    return tokens + [f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+
+
 _TOPIC = re.compile(r"^(?:about|on|regarding|concerning|of)\s+(?P<topic>.+)$", re.IGNORECASE)
 
 
 # Topics that name no subject of their own: "what did X say about the cause?" asks for X's view
 # of whatever the article is about, so it is not held to having words in common with X's.
 _GENERIC_TOPICS = frozenset(
-    stem(w) for w in """cause causes reason reasons situation issue issues problem problems matter it
+    _stem(w) for w in """cause causes reason reasons situation issue issues problem problems matter it
     this that these those future development developments""".split()
 )
 
@@ -156,7 +199,16 @@ def speaker_question(question: str) -> SpeakerQuestion | None:
     return None
 
 
-_TITLE_STEMS = frozenset(stem(w) for w in TITLE_WORDS)
+def word_match(a: str, b: str) -> bool:
+    """Same word, or a spelling variant of a name (Zelenskyy/Zelenskiy, Sergey/Sergei)."""
+    if a == b:
+        return True
+    if len(a) >= 5 and len(b) >= 5 and a[:5] == b[:5] and abs(len(a) - len(b)) <= 2:
+        return True  # Zelenskyy/Zelenskiy, Sergey/Sergei
+    return len(a) >= 4 and len(b) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.85
+
+
+_TITLE_STEMS = frozenset(_stem(w) for w in TITLE_WORDS)
 TITLE_HINTS = TITLE_WORDS | frozenset("the german russian ukrainian us british un".split())
 
 
@@ -203,7 +255,7 @@ def role_question(question: str) -> str | None:
     if not match:
         return None
     role = match.group("role")
-    return role if any(stem(w) in _TITLE_STEMS for w in words(role)) else None
+    return role if any(_stem(w) in _TITLE_STEMS for w in words(role)) else None
 
 
 def split_role(role: str) -> tuple[list[str], list[str]]:
@@ -217,7 +269,7 @@ def split_role(role: str) -> tuple[list[str], list[str]]:
             return w[:i], w[i + 1 :]
         if word in ("of", "for", "at") and i:  # "the director of the hospital"
             return [x for x in w[i + 1 :] if x not in ("the", "a", "an")], w[:i]
-    k = next((i for i, x in enumerate(w) if stem(x) in _TITLE_STEMS), 0)  # "the UN spokesman"
+    k = next((i for i, x in enumerate(w) if _stem(x) in _TITLE_STEMS), 0)  # "the UN spokesman"
     return w[:k], w[k:]
 
 
@@ -299,5 +351,5 @@ def joint_question(question: str) -> JointQuestion | None:
     a, b = (words(match.group(n))[-1] for n in ("a", "b"))
     rest = words(match.group("rest"))
     talk = bool(set(rest) & TALK_WORDS)
-    predicate = frozenset(stem(w) for w in rest if w not in STOPWORDS and w not in TALK_WORDS)
+    predicate = frozenset(_stem(w) for w in rest if w not in STOPWORDS and w not in TALK_WORDS)
     return JointQuestion((a, b), predicate, talk)

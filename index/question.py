@@ -23,9 +23,11 @@ from index.query import (
     role_question,
     speaker_question,
     spellings,
+    tokenize,
+    tokenize_with_pairs,
     without_measure_word,
+    words,
 )
-from index.text import tokenize, tokenize_with_pairs, words
 
 _YEAR = re.compile(r"\b(?:1[0-9]|20)\d\d\b")
 

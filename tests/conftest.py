@@ -16,7 +16,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from bot.config import Settings  # noqa: E402
 from bot.service import QAService  # noqa: E402
 from index.embedder import DEFAULT_MODEL  # noqa: E402
-from index.text import tokenize  # noqa: E402
+from index.query import tokenize  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 

@@ -10,7 +10,7 @@ import pytest
 from bot.service import bundled_source
 from index.bm25 import BM25
 from index.chunking import chunk_source
-from index.text import tokenize, tokenize_with_pairs
+from index.query import tokenize, tokenize_with_pairs
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ import pytest
 
 from bot.service import QAService
 from index import derived
+from index.query import tokenize
 from index.search import state as retrieval_state
 from index.search.state import DERIVED
 from index.store import LoadedIndex
-from index.text import tokenize
 from tests.conftest import FakeEmbedder
 
 QUESTIONS = ["What did Scholz say?", "Where will the US relocate its embassy?", "What did Merkel say?"]

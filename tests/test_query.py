@@ -11,9 +11,9 @@ from index.query import (
     role_question,
     role_variants,
     speaker_question,
+    tokenize,
     without_measure_word,
 )
-from index.text import tokenize
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ import numpy as np
 
 from index.bm25 import BM25
 from index.chunking import split_sentences
-from index.text import tokenize
+from index.query import tokenize
 
 Row = tuple[str, str, str, int, str]
 

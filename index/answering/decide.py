@@ -16,9 +16,9 @@ import numpy as np
 from index.answering import scope
 from index.features import DecisionContext, Unseen, decision_features, rarest_missing
 from index.model import AnswerModel, sigmoid
+from index.query import tokenize
 from index.question import Question
 from index.retriever import Retriever
-from index.text import tokenize
 from index.types import Hit
 
 NOT_FOUND = "I couldn't find that in the indexed sources."

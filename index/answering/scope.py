@@ -5,11 +5,10 @@ decline for) and by the decision (unseen words)."""
 from __future__ import annotations
 
 from index.lexicon import QUESTION_WORDS, TITLE_WORDS
-from index.query import without_possessive
+from index.query import without_possessive, words
 from index.question import Question
 from index.search.state import RetrievalState
 from index.search.vocabulary import Vocabulary
-from index.text import words
 
 
 def unknown_names(q: Question, vocabulary: Vocabulary) -> list[str]:

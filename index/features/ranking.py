@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 
 from index.details import counted_in
 from index.lexicon import TALK_WORDS
-from index.query import JointQuestion, goes_by
+from index.query import JointQuestion, fold, goes_by, tokenize, word_match, words
 from index.question import Question, entity_answers
 from index.search.state import ANAPHOR, RetrievalState
-from index.text import fold, tokenize, word_match, words
 from index.types import ANSWER_ROLES
 
 from .spec import FeatureSpec, spec

@@ -8,9 +8,8 @@ import bisect
 import re
 
 from index.lexicon import SPEAKS_FOR, TITLE_WORDS
-from index.query import canonical_name, name_matches, role_variants, split_role
+from index.query import canonical_name, fold, name_matches, role_variants, split_role, tokenize, words
 from index.search.state import RetrievalState
-from index.text import fold, tokenize, words
 from index.types import ANSWER_ROLES
 
 _PERSON = r"(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+)?[A-Z][\w’'\-]+(?:[ \t]+[A-Z][\w’'\-]+)+"

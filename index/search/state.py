@@ -19,8 +19,8 @@ from index import derived
 from index.bm25 import BM25
 from index.lexicon import NEGATIONS, STOPWORDS, acronyms_in
 from index.postings import PerRow, Postings
+from index.query import fold, tokenize, tokenize_with_pairs, words
 from index.store import LoadedIndex
-from index.text import fold, tokenize, tokenize_with_pairs, words
 from index.types import ANSWER_ROLES, SentenceRecord
 
 # Sentences that lean on the one before: "They also reviewed ...", "He added ...", "Both ...".

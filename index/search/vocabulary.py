@@ -5,9 +5,8 @@ words and names (strings), never a question."""
 from __future__ import annotations
 
 from index.lexicon import BODY_ALIASES, STOPWORDS, TITLE_WORDS, acronym
-from index.query import canonical_name, name_parts, spellings, without_possessive
+from index.query import canonical_name, fold, name_parts, spellings, without_possessive, word_match, words
 from index.search.state import RetrievalState
-from index.text import fold, word_match, words
 
 # Distinct words cached with the sources holding them: questions bring new words forever, and at
 # this size the cache stays a few MB while the words of a day's questions fit many times over.
