@@ -14,8 +14,8 @@ Three fits (numpy + scipy's L-BFGS): a listwise ranker over each question's cand
 --read candidates with the reader's log-odds added (index/reader.py: the reader was trained on
 SQuAD train and ReQA only, so it never saw any of these articles), then a logistic regression for the probability
 that the composed answer holds the key (out-of-scope questions: 0), our articles and SQuAD
-weighing the same, each weight kept on the side of zero that index/features.py ANSWER_SIGNS
-gives it. The threshold is the highest probability that declines at most --target of the
+weighing the same, each weight kept on the side of zero that its feature's spec gives it
+(index/features/decision.py). The threshold is the highest probability that declines at most --target of the
 answerable training questions.
 """
 
@@ -42,8 +42,10 @@ from bot.evaluate import Case, load_cases  # noqa: E402
 from bot.reading import bundled_source  # noqa: E402
 from bot.service import QAService  # noqa: E402
 from index.answer import Answerer  # noqa: E402
+from index.answering.plan import route  # noqa: E402
+from index.answering.rank import rank  # noqa: E402
 from index.embedder import E5Embedder  # noqa: E402
-from index.features import ANSWER_FEATURES, ANSWER_SIGNS, RANKING  # noqa: E402
+from index.features import CROSSLINGUAL, DECISION, RANKING, SIGNS  # noqa: E402
 from index.model import MODEL_FILE, AnswerModel, Linear  # noqa: E402
 from index.question import analyse  # noqa: E402
 from index.reader import Reader  # noqa: E402
@@ -146,7 +148,8 @@ def label(case: Case, text: str, chunk: str) -> int:
 
 
 def collect_candidates(items: list[Item], services: dict[str, QAService]) -> None:
-    """Every candidate sentence's features and label, as the answerer's search sees them."""
+    """Every candidate sentence's features and label, from the serving plan and ranking (the
+    first 40, unread: the reader's log-odds are added below for the first READ_POOL)."""
     parser = load_parser()
     for item in items:
         if item.case.out_of_scope:
@@ -154,19 +157,18 @@ def collect_candidates(items: list[Item], services: dict[str, QAService]) -> Non
         answerer = services[item.corpus].answerer()
         r = answerer.retriever
         q = analyse(item.case.question, parser)
-        options: dict = {"rows": r.rows_of(r.sources_naming(q))}
-        if q.speaker is not None:  # as the answerer searches: among their words, or marking them
-            options["speakers"] = frozenset(r.speakers_named(q.speaker.who))
-            if q.speaker.strict and r.rows_spoken_by(q.speaker.who):
-                options["rows"] = r.rows_spoken_by(q.speaker.who)
-        hits = r.search(q, 40, model=replace(r.model, reader_candidates=0), **options).hits
+        plan = route(q, r, 40)
+        if plan.decline is not None:  # declined before any search: nothing to rank
+            continue
+        hits = rank(r.state, q, r.embed_query(q.text), plan.k, replace(r.model, reader_candidates=0), None,
+                    plan.rows, plan.speakers).hits
         item.candidates = [
             (h.features, label(item.case, h.sentence.text, r.index.chunks[h.sentence.chunk_id].text)) for h in hits
         ]
         if q.english and hits:  # the reader's log-odds of the first READ_POOL (the reranker reads the top few)
             reader = r.reader or Reader()
             pool = hits[:READ_POOL]
-            logits = reader.logits(q.text, [(r.previous_text(h.sentence.row), h.sentence.text) for h in pool])
+            logits = reader.logits(q.text, [(r.state.previous_text(h.sentence.row), h.sentence.text) for h in pool])
             for (features, _), logit in zip(item.candidates[:READ_POOL], logits, strict=True):
                 features["reader"] = float(np.clip(logit, -12.0, 12.0))
 
@@ -291,21 +293,19 @@ def run_all(items: list[Item], services: dict[str, QAService], model: AnswerMode
     runs = []
     answerers = {name: Answerer(s.answerer().retriever, s.settings.answer, always) for name, s in services.items()}
     for item in items:
-        answer = answerers[item.corpus].ask(item.case.question, explain=True)
-        decision = (answer.explanation or {}).get("decision")
-        features = {k: v["value"] for k, v in decision["features"].items()} if decision else None
+        answer, trace = answerers[item.corpus].run(item.case.question)
+        features = dict(trace.verdict.features) if trace.verdict is not None else None
         correct = answer.found and not item.case.out_of_scope and any(
             norm(k) in norm(answer.answer) for k in item.case.key)
         runs.append(Run(item, answer.found, correct, len(answer.answer), answer.declined_by, features))
     return runs
 
 
-CROSSLINGUAL = ("top_dense", "dense_spread")  # what a question in another language still has
 READ_POOL = 16  # candidates read while collecting: the shipped ranker's first, among which a refit one picks
 READ = 6  # candidates the reader reads: see docs/eval.md (--read-sweep) and docs/benchmarks.md
 
 
-def fit_answerer(runs: list[Run], target: float, names: tuple[str, ...] = ANSWER_FEATURES) -> tuple[Linear, float]:
+def fit_decision(runs: list[Run], target: float, names: tuple[str, ...] = DECISION) -> tuple[Linear, float]:
     """Logistic regression for "the answer holds the key", each corpus (ours, SQuAD) weighing
     the same; the threshold declines at most ``target`` of the answerable training questions."""
     scored = [r for r in runs if r.features is not None]
@@ -314,7 +314,7 @@ def fit_answerer(runs: list[Run], target: float, names: tuple[str, ...] = ANSWER
     ours = sum(1 for r in scored if r.item.corpus == "project")
     share = {True: len(scored) / 2 / max(1, ours), False: len(scored) / 2 / max(1, len(scored) - ours)}
     w, b = fit_logistic(x, y, np.array([share[r.item.corpus == "project"] for r in scored]),
-                        [ANSWER_SIGNS.get(f, 0) for f in names])
+                        [SIGNS.get(f, 0) for f in names])
     linear = Linear({f: round(float(v), 5) for f, v in zip(names, w, strict=True)}, round(b, 5))
     answerable = sorted(AnswerModel("", Linear({}), linear, 0).probability(r.features)  # type: ignore[arg-type]
                         for r in scored if not r.item.case.out_of_scope)
@@ -349,9 +349,9 @@ def fit(items: list[Item], services: dict[str, QAService], names: list[str], tar
     model = AnswerModel("fitting", ranker, Linear({}), 0.0, {"pick_margin": margin}, reranker=reranker,
                         reader_candidates=read if reranker.weights else 0)
     runs = run_all(items, services, model)
-    answerer, threshold = fit_answerer(runs, target)
-    crosslingual, cross_threshold = fit_answerer(runs, target, CROSSLINGUAL)
-    return replace(model, answerer=answerer, threshold=threshold, crosslingual=crosslingual,
+    decision, threshold = fit_decision(runs, target)
+    crosslingual, cross_threshold = fit_decision(runs, target, CROSSLINGUAL)
+    return replace(model, decision=decision, threshold=threshold, crosslingual=crosslingual,
                    crosslingual_threshold=cross_threshold), runs
 
 
@@ -424,12 +424,12 @@ def main() -> int:
         for fold in folds:
             model, _ = fit([i for i in items if i.fold != fold], services, names, args.target, args.margin,
                            args.read)
-            if args.ablate in ANSWER_FEATURES:
+            if args.ablate in DECISION:
                 model = model.without(args.ablate)
             results += decide(run_all([i for i in items if i.fold == fold], services, model), model)
         print(table("LEAVE-ONE-ARTICLE-OUT (fit on the other articles, score the one left out)", grouped(results)))
     model, runs = fit(items, services, names, args.target, args.margin, args.read)
-    if args.ablate in ANSWER_FEATURES:
+    if args.ablate in DECISION:
         model = model.without(args.ablate)
     print(table("IN-SAMPLE (fit on everything, scored on the same questions)", grouped(decide(runs, model))))
     print(json.dumps(model.to_json(), indent=1))

@@ -34,7 +34,7 @@ from index import store  # noqa: E402
 from index.cache import EmbeddingCache  # noqa: E402
 from index.chunking import chunk_source  # noqa: E402
 from index.embedder import E5Embedder  # noqa: E402
-from index.retriever import CANDIDATES  # noqa: E402
+from index.search.candidates import CANDIDATES  # noqa: E402
 
 SQUAD = ROOT.parent / "shared" / "benchmarks" / "squad2"
 _PROSE = re.compile(r"^[A-Z][A-Za-z0-9 ,;:'’()\-\"]+[.!?]$")

@@ -126,9 +126,9 @@ def answerer_outcome(answerer: Answerer, case: Case) -> tuple[bool, str]:
 
 def baselines(retriever, cases: dict[str, list[Case]]) -> None:  # type: ignore[no-untyped-def]
     """e5 top sentence, BM25 top sentence, and the reader's top among e5's and BM25's top 20."""
-    sentences = retriever.sentences
+    sentences = retriever.state.sentences
     texts = [s.text for s in sentences]
-    vectors = retriever.vectors
+    vectors = retriever.state.vectors
     reader = shared_reader()
     hit: dict[str, list[int]] = {"e5 top sentence": [], "BM25 top sentence": [], "reader, top of e5+BM25 20": []}
     best: dict[bool, list[float]] = {True: [], False: []}  # the reader's best log-odds: answerable or not
@@ -138,9 +138,9 @@ def baselines(retriever, cases: dict[str, list[Case]]) -> None:  # type: ignore[
         for c in cs:
             qv = retriever.embed_query(c.question)
             dense = vectors @ qv
-            lexical = retriever.bm25.get_scores(tokenize(c.question) or ["_"])
+            lexical = retriever.state.derived.bm25.get_scores(tokenize(c.question) or ["_"])
             pool = list(dict.fromkeys([*np.argsort(-dense)[:20].tolist(), *np.argsort(-lexical)[:20].tolist()]))
-            logits = reader.logits(c.question, [(retriever.previous_text(r), texts[r]) for r in pool])
+            logits = reader.logits(c.question, [(retriever.state.previous_text(r), texts[r]) for r in pool])
             best[not c.out_of_scope].append(float(np.max(logits)))
             if c.out_of_scope:
                 continue

@@ -12,8 +12,8 @@ import ipaddress
 import re
 from collections.abc import Iterable, Iterator
 
+from index.deadline import Deadline
 from index.errors import SourceError
-from index.fetch import Deadline
 from index.store import SourceEntry
 
 _ADDRESS = re.compile(r"\[?[0-9A-Fa-f]*:[0-9A-Fa-f:.]+\]?|\b\d{1,3}(?:\.\d{1,3}){3}\b")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from bot.shards import shard_problem
-from index.answer import AnswerSettings
+from index.answering.records import AnswerSettings
 from index.embedder import BACKENDS
 from index.errors import QABotError
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from index.answer import text_fragment_link
 from index.emphasis import answer_spans
+from index.links import text_fragment_link
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 import click
 
 from bot.presentation import place, sentences
-from index.answer import Answer
+from index.answering.records import Answer
 from index.sources import clean_text
 
 MAX_WIDTH = 100  # longer lines are hard to read even in a wide terminal

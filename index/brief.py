@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from index.answer import Answerer, Citation, public_url
+from index.answer import Answerer
+from index.answering.records import Citation
 from index.errors import InputError
+from index.links import public_url
 from index.types import ANSWER_ROLES, SentenceRecord
 
 LEAD_SENTENCES = 2
@@ -80,8 +82,8 @@ class Newest:
 
 def _answerable(answerer: Answerer, source_id: str) -> list[SentenceRecord]:
     retriever = answerer.retriever
-    rows = retriever.rows_of({source_id}) or []
-    sentences = [retriever.sentences[row] for row in rows]
+    rows = retriever.state.rows_of({source_id}) or []
+    sentences = [retriever.state.sentences[row] for row in rows]
     return sorted((s for s in sentences if s.role in ANSWER_ROLES), key=lambda s: s.start)
 
 
@@ -100,7 +102,7 @@ def _lead(sentences: list[SentenceRecord], limit: int = LEAD_SENTENCES) -> list[
 def _central(answerer: Answerer, own: list[SentenceRecord], centre: np.ndarray) -> list[SentenceRecord]:
     """A speaker's most central statements: their direct quotes first, then by cosine to the mean
     of their own sentences plus the mean of the whole source; shown in reading order."""
-    vectors = answerer.retriever.vectors
+    vectors = answerer.retriever.state.vectors
     mine = np.asarray(vectors[[s.row for s in own]], dtype=np.float32)
     theirs = mine.mean(axis=0)
     scores = mine @ theirs + mine @ centre
@@ -130,7 +132,7 @@ def brief(answerer: Answerer, source_id: str) -> Brief:
             by_speaker.setdefault(s.speakers[0], []).append(s)
     picked: list[tuple[str, list[SentenceRecord]]] = []
     if by_speaker:
-        vectors = answerer.retriever.vectors
+        vectors = answerer.retriever.state.vectors
         centre = np.asarray(vectors[[s.row for s in sentences]], dtype=np.float32).mean(axis=0)
         for name, own in by_speaker.items():
             fresh = [s for s in own if s.row not in lead_rows] or own  # not the lead again, if they said more

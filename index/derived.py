@@ -36,7 +36,7 @@ import numpy as np
 from index.flatten import flatten, unflatten
 
 # Modules whose code decides what is derived: a change to any of them makes a new key.
-_RULE_MODULES = ("index.bm25", "index.lexicon", "index.query", "index.retriever", "index.people", "index.postings",
+_RULE_MODULES = ("index.bm25", "index.lexicon", "index.query", "index.search.state", "index.postings",
                  "index.derived", "index.flatten")
 PREFIX = "derived-"
 SUFFIX = ".arrays"

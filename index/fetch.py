@@ -16,12 +16,11 @@ import re
 import socket
 import ssl
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
+from index.deadline import Deadline
 from index.errors import SourceError
 from index.sources import source_from_bytes
 from index.types import Source
@@ -34,21 +33,6 @@ USER_AGENT = "qabot/0.1 (+news citations bot)"
 # as global, but they can reach 127.0.0.1 or a private network through a translator.
 EMBEDDED_IPV4 = tuple(ipaddress.ip_network(n) for n in ("::/96", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16"))
 READ_BLOCK = 65536
-
-
-class Deadline:
-    """One time budget for a whole fetch: DNS, connect, headers, body and every redirect."""
-
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.seconds = seconds
-        self.clock = clock
-        self.end = clock() + seconds
-
-    def remaining(self) -> float:
-        left = self.end - self.clock()
-        if left <= 0:
-            raise TimeoutError
-        return left
 
 
 def _resolve(host: str, port: int, deadline: Deadline) -> list[str]:

@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from index.answer import Answer, Citation, text_fragment_link
+from index.answering.records import Answer, Citation
 from index.lexicon import BACK_REFERENCES, ELLIPSIS_OPENERS, TOPIC_REFERENCES
+from index.links import text_fragment_link
 from index.query import words
 from index.question import analyse
 

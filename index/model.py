@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index.errors import QABotError
+from index.features import CROSSLINGUAL, DECISION, RANKING, RERANKING
 
 MODEL_FILE = Path(__file__).with_name("model.json")
 MODEL_FORMAT = 1
@@ -45,7 +46,7 @@ class AnswerModel:
 
     version: str
     ranker: Linear
-    answerer: Linear
+    decision: Linear  # the probability that the composed answer holds (the file's "answerer")
     threshold: float
     notes: dict[str, object] = field(default_factory=dict)
     # for questions not in English: the same decision from the language-independent features
@@ -64,7 +65,7 @@ class AnswerModel:
 
     def probability(self, features: dict[str, float], english: bool = True) -> float:
         """Calibrated probability that the best candidate answers the question."""
-        return sigmoid((self.answerer if english else self.crosslingual).score(features))
+        return sigmoid((self.decision if english else self.crosslingual).score(features))
 
     def answers(self, features: dict[str, float], english: bool = True) -> bool:
         """True if the probability reaches the fitted threshold."""
@@ -73,10 +74,10 @@ class AnswerModel:
 
     def without(self, feature: str) -> AnswerModel:
         """The same model with one feature's weight set to zero (``qabot eval --ablate``)."""
-        known = set(self.ranker.weights) | set(self.answerer.weights) | set(self.reranker.weights)
+        known = set(self.ranker.weights) | set(self.decision.weights) | set(self.reranker.weights)
         if feature not in known:
             raise QABotError(f"Unknown feature {feature!r}; known: {', '.join(sorted(known))}.")
-        return replace(self, ranker=self.ranker.without(feature), answerer=self.answerer.without(feature),
+        return replace(self, ranker=self.ranker.without(feature), decision=self.decision.without(feature),
                        reranker=self.reranker.without(feature))
 
     def to_json(self) -> dict[str, object]:
@@ -84,7 +85,7 @@ class AnswerModel:
             "format": MODEL_FORMAT,
             "version": self.version,
             "ranker": {"weights": self.ranker.weights, "bias": self.ranker.bias},
-            "answerer": {"weights": self.answerer.weights, "bias": self.answerer.bias},
+            "answerer": {"weights": self.decision.weights, "bias": self.decision.bias},
             "threshold": self.threshold,
             "crosslingual": {"weights": self.crosslingual.weights, "bias": self.crosslingual.bias,
                              "threshold": self.crosslingual_threshold},
@@ -108,10 +109,37 @@ def load_model(path: Path = MODEL_FILE) -> AnswerModel:
             raise ValueError(f"format {data.get('format')!r}, expected {MODEL_FORMAT}")
         cross = data.get("crosslingual", {"weights": {}, "bias": 0.0, "threshold": 0.5})
         rerank = data.get("reranker", {"weights": {}, "bias": 0.0, "candidates": 0})
-        return AnswerModel(str(data["version"]), _linear(data["ranker"]), _linear(data["answerer"]),
-                           float(data["threshold"]), dict(data.get("notes", {})), _linear(cross),
-                           float(cross.get("threshold", 0.5)), _linear(rerank), int(rerank.get("candidates", 0)))
+        model = AnswerModel(str(data["version"]), _linear(data["ranker"]), _linear(data["answerer"]),
+                            float(data["threshold"]), dict(data.get("notes", {})), _linear(cross),
+                            float(cross.get("threshold", 0.5)), _linear(rerank), int(rerank.get("candidates", 0)))
     except FileNotFoundError:
         raise QABotError(f"The answer model {path} is missing; reinstall qabot or run bench/fit.py.") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise QABotError(f"The answer model {path} is damaged ({exc}); reinstall qabot or run bench/fit.py.") from None
+    mismatch = weight_mismatch(model)
+    if mismatch:
+        raise QABotError(f"The answer model {path} does not fit this version of qabot: {mismatch}. "
+                         "Reinstall qabot or refit it with bench/fit.py --write.")
+    return model
+
+
+def weight_mismatch(model: AnswerModel) -> str | None:
+    """What is wrong with the model's weight names against the feature registry, or None.
+
+    Each part names exactly the features of its stage (``index.features``): a weight for a
+    feature that does not exist would be silently ignored and a missing one would score 0. A
+    part left empty (no reranker fitted) is not used and is fine.
+    """
+    parts = {"ranker": (model.ranker, RANKING), "answerer": (model.decision, DECISION),
+             "crosslingual": (model.crosslingual, CROSSLINGUAL), "reranker": (model.reranker, RERANKING)}
+    problems = []
+    for part, (linear, expected) in parts.items():
+        if not linear.weights:
+            continue
+        unknown = sorted(set(linear.weights) - set(expected))
+        missing = [name for name in expected if name not in linear.weights]
+        if unknown:
+            problems.append(f"{part} weighs unknown feature{'s' * (len(unknown) > 1)} {', '.join(unknown)}")
+        if missing:
+            problems.append(f"{part} lacks a weight for {', '.join(missing)}")
+    return "; ".join(problems) or None

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from index.errors import SourceError
 
 if TYPE_CHECKING:
-    from index.fetch import Deadline
+    from index.deadline import Deadline
 
 log = logging.getLogger(__name__)
 MAX_PDF_PAGES = 500
@@ -80,7 +80,7 @@ def pdf_pages(data: bytes, name: str, *, max_pages: int = MAX_PDF_PAGES,
     """
     from pypdf import PdfReader
 
-    from index.fetch import Deadline
+    from index.deadline import Deadline
 
     budget = deadline or Deadline(PDF_SECONDS)
     try:

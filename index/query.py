@@ -15,6 +15,7 @@ from index.lexicon import (
     GOES_BY,
     MEASURE_NOUNS,
     ORG_SUFFIXES,
+    PEOPLE_NOUNS,
     QUESTION_WORDS,
     SAID_NOUNS,
     SAY_VERBS,
@@ -149,23 +150,34 @@ def generic_topic(topic: str) -> bool:
 
 @dataclass(frozen=True)
 class SpeakerQuestion:
-    """A "what did X say (about Y)?" question."""
+    """A "what did X say (about Y)?" question, read once (``speaker_question``)."""
 
     who: str
     rest: str
     verb: str = "say"
     display: str = ""  # as the question wrote it ("the prime minister"), for messages
+    strict: bool = True  # a say/tell question: only X's own words will do
+    topic: str = ""  # what the question restricts X's words to ("about NATO" -> "NATO"), if anything
+    generic_topic: bool = True  # the topic names nothing specific ("the cause", "it"), or there is none
+    parts: tuple[str, ...] = ()  # the names ``who`` lists ("the US and the EU": "the US", "the EU")
+    names_a_speaker: bool = True  # ``who`` could name someone who speaks (not "the way integers are ...")
+    describable: bool = False  # what the sources report about X (by whoever) may answer it
 
-    @property
-    def strict(self) -> bool:
-        """True for say/tell questions: only X's own words will do."""
-        return self.verb.lower() in SAY_VERBS
 
-    @property
-    def topic(self) -> str:
-        """What the question restricts X's words to ("about NATO" -> "NATO"), if anything."""
-        match = _TOPIC.match(self.rest.strip())
-        return match.group("topic").strip() if match else ""
+def _names_a_speaker(who: str) -> bool:
+    """True if the phrase could name someone who speaks: a capitalised name, a title ("the
+    mayor") or people ("scientists"), not a thing ("the way integers are commonly ...")."""
+    folded = words(who)
+    return any(w[:1].isupper() for w in who.split()) or bool(set(folded) & TITLE_WORDS) or (
+        bool(folded) and folded[-1] in PEOPLE_NOUNS)
+
+
+def _speaker(who: str, rest: str, verb: str, display: str) -> SpeakerQuestion:
+    strict = verb.lower() in SAY_VERBS
+    match = _TOPIC.match(rest.strip())
+    topic = match.group("topic").strip() if match else ""
+    return SpeakerQuestion(who, rest, verb, display, strict, topic, generic_topic(topic), tuple(name_parts(who)),
+                           _names_a_speaker(who), not strict or verb.lower() in ("react", "respond"))
 
 
 def speaker_question(question: str) -> SpeakerQuestion | None:
@@ -183,7 +195,7 @@ def speaker_question(question: str) -> SpeakerQuestion | None:
             if match.groupdict().get("noun"):
                 verb = "say" if match.group("noun").lower() in SAID_NOUNS else match.group("noun")
             display = match.group("x").strip(" ?.!,\"“”'")
-            return SpeakerQuestion(who=who, rest=match.group("rest").strip(" ?.!"), verb=verb, display=display)
+            return _speaker(who, match.group("rest").strip(" ?.!"), verb, display)
     return None
 
 

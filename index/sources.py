@@ -13,7 +13,7 @@ from index.errors import SourceError
 from index.types import Source
 
 if TYPE_CHECKING:
-    from index.fetch import Deadline
+    from index.deadline import Deadline
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 MAX_FILE_BYTES = 20 * 1024 * 1024

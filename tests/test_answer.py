@@ -8,6 +8,7 @@ from pathlib import Path
 from bot.reading import read_paths
 from bot.service import QAService
 from index.answer import Answerer
+from index.answering.scope import unknown_kind, unseen_words
 from index.model import AnswerModel, Linear, load_model
 from index.question import analyse
 from index.speakers import load_parser
@@ -35,21 +36,21 @@ def test_an_unknown_kind_of_a_known_thing_is_a_signal(fake_service: QAService, t
     retriever = _service(fake_service, tmp_path).answerer().retriever
     parser = load_parser()
     flu = analyse("Is the flu vaccine available at pharmacies?", parser)
-    unseen = retriever.unseen_words(flu)
+    unseen = unseen_words(flu, retriever.state, retriever.vocabulary)
     assert unseen == ["flu"]
-    assert retriever.unknown_kind(flu, unseen)  # "flu" qualifies "vaccine": another vaccine
+    assert unknown_kind(flu, retriever.state, unseen)  # "flu" qualifies "vaccine": another vaccine
     rate = analyse("What is the unemployment rate at pharmacies?", parser)  # no "rate" here either
-    assert not retriever.unknown_kind(rate, retriever.unseen_words(rate))
+    assert not unknown_kind(rate, retriever.state, unseen_words(rate, retriever.state, retriever.vocabulary))
     odd = analyse("Is the experimental vaccine available?", parser)  # an adjective is not a kind
-    assert not retriever.unknown_kind(odd, retriever.unseen_words(odd))
+    assert not unknown_kind(odd, retriever.state, unseen_words(odd, retriever.state, retriever.vocabulary))
 
 
 def test_the_measure_word_of_how_big_is_not_a_word_the_sources_must_hold(
     fake_service: QAService, tmp_path: Path
 ) -> None:
     retriever = _service(fake_service, tmp_path).answerer().retriever
-    assert retriever.unseen_words(analyse("How big a vaccine stock do pharmacies hold?")) == ["hold", "stock"]
-    assert retriever.unseen_words(analyse("How big is the flu vaccine?")) == ["flu"]
+    assert unseen_words(analyse("How big a vaccine stock do pharmacies hold?"), retriever.state, retriever.vocabulary) == ["hold", "stock"]
+    assert unseen_words(analyse("How big is the flu vaccine?"), retriever.state, retriever.vocabulary) == ["flu"]
 
 
 def test_every_decline_names_its_reason(fake_service: QAService, tmp_path: Path) -> None:
@@ -74,8 +75,8 @@ def test_the_probability_comes_from_the_fitted_answer_weights(fake_service: QASe
     service = _service(fake_service, tmp_path)
     question = "When will the MMR vaccine be available?"
     base = dataclasses.replace(load_model(), threshold=0.5)
-    sure = _with_model(service, dataclasses.replace(base, answerer=Linear({}, 5.0))).ask(question)
-    unsure = _with_model(service, dataclasses.replace(base, answerer=Linear({}, -5.0))).ask(question)
+    sure = _with_model(service, dataclasses.replace(base, decision=Linear({}, 5.0))).ask(question)
+    unsure = _with_model(service, dataclasses.replace(base, decision=Linear({}, -5.0))).ask(question)
     assert sure.found and sure.confidence and sure.confidence > 0.99
     assert not unsure.found and unsure.declined_by == "low_confidence"
 

@@ -13,7 +13,9 @@ import pytest
 from bot.service import QAService
 from index import derived
 from index.query import tokenize
-from index.retriever import DERIVED, Retriever
+from index.search import state as retrieval_state
+from index.search.state import DERIVED
+from index.store import LoadedIndex
 from tests.conftest import FakeEmbedder
 
 QUESTIONS = ["What did Scholz say?", "Where will the US relocate its embassy?", "What did Merkel say?"]
@@ -34,10 +36,10 @@ def test_a_second_start_loads_the_derived_state_instead_of_recomputing(
     generation = built_fake_service.loaded().path
     assert len(list(generation.glob("derived-*.arrays"))) == 1
 
-    def no_recompute(self: Retriever) -> dict[str, object]:
+    def no_recompute(index: object) -> retrieval_state.Derived:
         raise AssertionError("derived state recomputed although it was saved")
 
-    monkeypatch.setattr(Retriever, "_derive", no_recompute)
+    monkeypatch.setattr(retrieval_state, "derive", no_recompute)
     assert _answers(_fresh(built_fake_service)) == first
 
 
@@ -88,7 +90,8 @@ def _same(a: object, b: object) -> bool:
 def test_the_saved_state_reads_back_identical_and_scores_the_same(built_fake_service: QAService) -> None:
     retriever = built_fake_service.answerer().retriever
     generation = retriever.index.path
-    state = retriever._derive()
+    derived_now = retrieval_state.derive(retriever.index)
+    state = {name: getattr(derived_now, name) for name in DERIVED}
     key = derived.key_for(generation, retriever.index.manifest)
     derived.save(generation, key, state)
     again = derived.load(generation, key)
@@ -98,7 +101,7 @@ def test_the_saved_state_reads_back_identical_and_scores_the_same(built_fake_ser
     fresh = _fresh(built_fake_service).answerer().retriever  # loaded from the file
     for question in QUESTIONS:
         tokens = tokenize(question)
-        assert np.array_equal(fresh.bm25.get_scores(tokens), retriever.bm25.get_scores(tokens))
+        assert np.array_equal(fresh.state.derived.bm25.get_scores(tokens), retriever.state.derived.bm25.get_scores(tokens))
     def explained(service: QAService) -> list[dict[str, object]]:  # every feature, weight and score
         return [{k: v for k, v in service.ask(q, explain=True).to_json().items() if k != "timings_ms"}
                 for q in QUESTIONS]
@@ -168,12 +171,12 @@ def test_a_damaged_or_oversized_file_means_deriving_again(
             raise MemoryError
         monkeypatch.setattr(derived.np, "frombuffer", no_memory)
     derives = []
-    real = Retriever._derive
+    real = retrieval_state.derive
 
-    def counted(self: Retriever) -> dict[str, object]:
+    def counted(index: LoadedIndex) -> retrieval_state.Derived:
         derives.append(1)
-        return real(self)
+        return real(index)
 
-    monkeypatch.setattr(Retriever, "_derive", counted)
+    monkeypatch.setattr(retrieval_state, "derive", counted)
     assert _answers(_fresh(built_fake_service)) == first
     assert derives == [1]

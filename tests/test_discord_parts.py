@@ -12,7 +12,7 @@ import pytest
 from bot.discord.limits import WorkQueue
 from bot.discord.records import Records
 from bot.discord.render import LINK_LABEL, answer_embed, check_limits, passages_embed, sources_embed
-from index.answer import public_url, text_fragment_link
+from index.links import public_url, text_fragment_link
 
 CJK = "德国总理朔尔茨周一在基辅表示，乌克兰加入北约的问题目前并不在议程上，各方应当继续通过外交途径解决危机。"
 

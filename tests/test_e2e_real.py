@@ -10,7 +10,7 @@ import pytest
 from bot.config import Settings
 from bot.reading import read_paths
 from bot.service import QAService
-from index.answer import Answer
+from index.answering.records import Answer
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Each named ranking feature on a small article, through the same Pool the retriever builds."""
+"""Each named feature on a small article, through the same FeatureContext the ranking builds."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pytest
 
 from bot.reading import read_paths
 from bot.service import QAService
-from index import features as f
-from index.features import Pool, Unseen, answer_features
+from index import features
+from index.features import DecisionContext, FeatureContext, Unseen, decision_features
+from index.features import ranking as f
 from index.question import analyse
 from index.retriever import Retriever
 from index.speakers import load_parser
@@ -31,12 +32,12 @@ def retriever(fake_service: QAService, tmp_path: Path) -> Retriever:
 
 
 def _row(r: Retriever, start: str) -> int:
-    return next(s.row for s in r.sentences if s.text.startswith(start))
+    return next(s.row for s in r.state.sentences if s.text.startswith(start))
 
 
-def _pool(r: Retriever, question: str, speakers: frozenset[str] = frozenset()) -> Pool:
-    rows = [s.row for s in r.sentences]
-    return Pool(analyse(question, load_parser()), r, {row: 0.5 + 0.1 * (row % 3) for row in rows},
+def _pool(r: Retriever, question: str, speakers: frozenset[str] = frozenset()) -> FeatureContext:
+    rows = [s.row for s in r.state.sentences]
+    return FeatureContext(analyse(question, load_parser()), r.state, {row: 0.5 + 0.1 * (row % 3) for row in rows},
                 {row: float(row) for row in rows}, {rows[-1]}, speakers)
 
 
@@ -72,7 +73,7 @@ def test_counts_for_how_many(retriever: Retriever) -> None:
 
 def test_speaker_quote_names_context_furniture(retriever: Retriever) -> None:
     quote_row, added = _row(retriever, "“This"), _row(retriever, "She added")
-    said = retriever.sentences[quote_row].speakers
+    said = retriever.state.sentences[quote_row].speakers
     assert said and "Raman" in said[0]
     pool = _pool(retriever, "What did Priya Raman say?", frozenset(said[:1]))
     assert f.speaker(pool, quote_row) == 1.0 and f.speaker(pool, _row(retriever, "Dockworkers")) == 0.0
@@ -92,11 +93,11 @@ def test_joint_needs_both_people(retriever: Retriever) -> None:
 def test_every_feature_is_named_and_the_answer_features_describe_the_best(retriever: Retriever) -> None:
     pool = _pool(retriever, "How many members voted?")
     row = _row(retriever, "She added")
-    values = f.ranking_features(pool, row)
-    assert set(values) == set(f.RANKING)
-    signals = answer_features(pool.question, [2.0, 1.5], values, 0.1, Unseen(0.0, 0.0, False))
-    assert set(signals) == set(f.ANSWER_FEATURES)
+    values = features.ranking_features(pool, row)
+    assert list(values) == list(features.RANKING)
+    signals = decision_features(DecisionContext(pool.question, [2.0, 1.5], values, 0.1, Unseen(0.0, 0.0, False)))
+    assert list(signals) == list(features.DECISION)
     assert signals["margin"] == 0.5 and signals["count_missing"] == 0.0 and signals["all_unseen"] == 0.0
-    unseen = answer_features(pool.question, [1.0], {}, 0.0, Unseen(0.5, 1.0, True), 0.9, True)
+    unseen = decision_features(DecisionContext(pool.question, [1.0], {}, 0.0, Unseen(0.5, 1.0, True), 0.9, True))
     assert unseen["count_missing"] == 1.0 and unseen["all_unseen"] == 1.0 and unseen["unknown_kind"] == 1.0
     assert unseen["missing_rarity"] == 0.9 and unseen["negation"] == 1.0

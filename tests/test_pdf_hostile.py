@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from index.deadline import Deadline
 from index.errors import SourceError
-from index.fetch import Deadline
 from index.pdf import MAX_PDF_PAGES, pdf_pages
 from index.sources import read_file, source_from_bytes
 from tests.pdfs import heavy_shared_stream_pdf, make_pdf, stream_pdf

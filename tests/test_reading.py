@@ -13,7 +13,8 @@ from bot.reading import read_paths
 from bot.render import render_explanation
 from bot.service import QAService
 from index.answer import Answerer
-from index.features import ANSWER_FEATURES, RANKING, RERANKING
+from index.answering.rank import rank
+from index.features import DECISION, RANKING, RERANKING
 from index.model import AnswerModel, Linear, load_model
 from index.question import analyse
 from index.reader import Reader
@@ -58,7 +59,8 @@ def test_the_top_candidates_are_read_with_the_sentence_before_and_ordered_by_the
 ) -> None:
     answerer, spy = _answerer(fake_service, tmp_path, _reading(3))
     question = analyse("How much will the breakwater cost?")
-    hits = answerer.retriever.search(question, 10, model=answerer.model).hits
+    r = answerer.retriever
+    hits = rank(r.state, question, r.embed_query(question.text), 10, answerer.model, r.reader).hits
     (asked, pairs), = spy.calls
     assert asked == question.text and len(pairs) == 3
     read = [h for h in hits if "reader" in h.features]
@@ -66,9 +68,9 @@ def test_the_top_candidates_are_read_with_the_sentence_before_and_ordered_by_the
     assert [h.score for h in read] == sorted((h.features["reader"] for h in read), reverse=True)
     for previous, sentence in pairs:
         row = next(h.sentence.row for h in read if h.sentence.text == sentence)
-        before = answerer.retriever.sentences[row - 1].text if row else ""
-        assert previous == (before if row and answerer.retriever.sentences[row - 1].source_id
-                            == answerer.retriever.sentences[row].source_id else "")
+        before = r.state.sentences[row - 1].text if row else ""
+        assert previous == (before if row and r.state.sentences[row - 1].source_id
+                            == r.state.sentences[row].source_id else "")
     logits = Reader().logits(question.text, pairs)
     assert max(h.features["reader"] for h in read) == float(np.clip(logits.max(), -12, 12))
 
@@ -104,5 +106,5 @@ def test_the_shipped_model_weighs_only_features_that_exist() -> None:
     weight the shipped file holds names a feature that is computed."""
     model = load_model()
     assert set(model.ranker.weights) <= set(RANKING)
-    assert set(model.answerer.weights) <= set(ANSWER_FEATURES)
+    assert set(model.decision.weights) <= set(DECISION)
     assert set(model.reranker.weights) <= set(RERANKING)

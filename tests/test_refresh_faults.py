@@ -369,7 +369,7 @@ def test_operator_allowed_hosts_are_the_default_space_only_and_servers_see_no_ad
 def test_a_pdf_read_in_a_change_gets_no_more_than_the_time_the_change_has_left(
     tmp_path: Path, site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from index.fetch import Deadline
+    from index.deadline import Deadline
 
     given: list[object] = []
     real = bot.reading.article

@@ -1,4 +1,4 @@
-"""Retriever details with the fake embedder: sentences read in context, place questions."""
+"""Retrieval details with the fake embedder: sentences read in context, look-ups, place questions."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import numpy as np
 
 from bot.reading import read_paths
 from bot.service import QAService
+from index.answering.scope import sources_naming, unseen_words
 from index.details import counted_in, counted_noun
+from index.features import covered, joint_score
 from index.query import content_words, goes_by, joint_question
 from index.question import analyse
 from index.retriever import Retriever
+from index.search.candidates import dense_in_context, top
 
 STORY = (
     "Families leave Ridgeford\n\n"
@@ -36,18 +39,18 @@ def _retriever(service: QAService, tmp_path: Path) -> Retriever:
 
 
 def _row(retriever: Retriever, start: str) -> int:
-    return next(s.row for s in retriever.sentences if s.text.startswith(start))
+    return next(s.row for s in retriever.state.sentences if s.text.startswith(start))
 
 
 def test_anaphoric_sentences_know_what_they_refer_back_to(fake_service: QAService, tmp_path: Path) -> None:
     r = _retriever(fake_service, tmp_path)
     they, quote, queued = _row(r, "They spent"), _row(r, "\"We grabbed"), _row(r, "Residents queued")
-    assert r.antecedent[they] == [quote, queued]  # "they": the two sentences before, nearest first
-    assert r.antecedent[_row(r, "She said")] == [_row(r, "Fire chief")]  # "she": the one before
-    assert _row(r, "This fire") not in r.antecedent  # "this" is a determiner here, not a reference
-    assert _row(r, "They said the port") not in r.antecedent  # nothing before it in its own source
-    assert {"tom", "becker"} <= r.tokens_in_context(they)
-    assert "becker" not in r.token_sets[they]  # the sentence's own words stay its own
+    assert r.state.derived.antecedent[they] == [quote, queued]  # "they": the two sentences before, nearest first
+    assert r.state.derived.antecedent[_row(r, "She said")] == [_row(r, "Fire chief")]  # "she": the one before
+    assert _row(r, "This fire") not in r.state.derived.antecedent  # "this" is a determiner here, not a reference
+    assert _row(r, "They said the port") not in r.state.derived.antecedent  # nothing before it in its own source
+    assert {"tom", "becker"} <= r.state.tokens_in_context(they)
+    assert "becker" not in r.state.token_sets[they]  # the sentence's own words stay its own
 
 
 def test_a_sentence_is_scored_in_context_only_where_that_reads_better(
@@ -55,20 +58,20 @@ def test_a_sentence_is_scored_in_context_only_where_that_reads_better(
 ) -> None:
     r = _retriever(fake_service, tmp_path)
     they, quote = _row(r, "They spent"), _row(r, "\"We grabbed")
-    about_becker = r.vectors[quote]
-    scores = r.dense_scores(about_becker)
-    assert scores[they] > float(r.vectors[they] @ about_becker)
-    about_gym = r.vectors[they]
-    assert they not in r.dense_scores(about_gym)  # alone it matches better: its own score stands
-    assert r.dense_scores(about_becker, np.array([quote])) == {}  # restricted to other rows
+    about_becker = r.state.vectors[quote]
+    scores = dense_in_context(r.state, about_becker)
+    assert scores[they] > float(r.state.vectors[they] @ about_becker)
+    about_gym = r.state.vectors[they]
+    assert they not in dense_in_context(r.state, about_gym)  # alone it matches better: its own score stands
+    assert dense_in_context(r.state, about_becker, np.array([quote])) == {}  # restricted to other rows
 
 
 def test_names_carried_into_a_sentence_do_not_make_its_speaker_theirs(
     fake_service: QAService, tmp_path: Path
 ) -> None:
     r = _retriever(fake_service, tmp_path)
-    assert "Red Cross" in r.sentences[_row(r, "They spent")].speakers
-    assert "Red Cross" not in r.speakers_named("Tom Becker")
+    assert "Red Cross" in r.state.sentences[_row(r, "They spent")].speakers
+    assert "Red Cross" not in r.people.speakers_named("Tom Becker")
 
 
 def test_rows_naming_a_role_find_every_way_it_is_written(fake_service: QAService, tmp_path: Path) -> None:
@@ -83,7 +86,7 @@ def test_rows_naming_a_role_find_every_way_it_is_written(fake_service: QAService
     })
 
     def naming(role: str) -> list[str]:
-        return [r.sentences[row].text[:12] for row in r.rows_naming_role(role)]
+        return [r.state.sentences[row].text[:12] for row in r.people.rows_naming_role(role)]
 
     assert naming("Ukraine's foreign minister") == ["Guterres spo"]  # curly apostrophe in the text
     assert naming("the spokesman for the United Nations") == ["Guterres spo"]  # not "A UN spokesman said"
@@ -96,14 +99,14 @@ def test_names_in_a_question_narrow_it_to_the_sources_that_hold_them(
     fake_service: QAService, tmp_path: Path
 ) -> None:
     r = _retriever(fake_service, tmp_path)
-    story = {s.source_id for s in r.sentences if s.text.startswith("Residents queued")}
-    assert r.sources_naming(analyse("Where is Halbrook?")) == story
-    assert r.sources_naming(analyse("What did the port do?")) is None  # no names: no narrowing
-    assert r.sources_naming(analyse("Is it American?")) is None  # a lone nationality adjective does not narrow
-    other = {s.source_id for s in r.sentences if s.text.startswith("They said the port")}
-    assert r.sources_naming(analyse("How many deaths were there in 2019?")) == other  # a year narrows too
-    assert "port" in r.unseen_words(analyse("Is the port in Halbrook?"), story)  # only the other source has it
-    assert "port" not in r.unseen_words(analyse("Is the port in Halbrook?"))
+    story = {s.source_id for s in r.state.sentences if s.text.startswith("Residents queued")}
+    assert sources_naming(analyse("Where is Halbrook?"), r.vocabulary) == story
+    assert sources_naming(analyse("What did the port do?"), r.vocabulary) is None  # no names: no narrowing
+    assert sources_naming(analyse("Is it American?"), r.vocabulary) is None  # a lone nationality adjective does not narrow
+    other = {s.source_id for s in r.state.sentences if s.text.startswith("They said the port")}
+    assert sources_naming(analyse("How many deaths were there in 2019?"), r.vocabulary) == other  # a year narrows too
+    assert "port" in unseen_words(analyse("Is the port in Halbrook?"), r.state, r.vocabulary, story)  # only the other source has it
+    assert "port" not in unseen_words(analyse("Is the port in Halbrook?"), r.state, r.vocabulary)
 
 
 def test_what_a_how_many_question_counts_and_what_a_sentence_counts() -> None:
@@ -124,9 +127,9 @@ def test_coverage_counts_the_question_words_a_sentence_holds_in_context(
     asked = content_words("Did Becker sleep the night in Halbrook?")
     assert asked == {"becker", "sleep", "night", "halbrook"}
     # "They" brings Tom Becker along; night and Halbrook are its own words; "spent" is not "sleep"
-    assert r.coverage(asked, they) == 0.75
-    assert r.coverage(content_words("Did Becker spend the night in Halbrook?"), they) == 1.0
-    assert r.coverage(asked, quote) == 0.25  # Becker only as its speaker
+    assert covered(r.state, asked, they) == 0.75
+    assert covered(r.state, content_words("Did Becker spend the night in Halbrook?"), they) == 1.0
+    assert covered(r.state, asked, quote) == 0.25  # Becker only as its speaker
     assert content_words("What year did the strike start?") == {"strike", "start"}
     assert content_words("How long did the strike last?") == {"strike", "last"}
     assert content_words("What did Becker grab?") == {"becker", "grab"}
@@ -142,9 +145,9 @@ def test_a_question_about_the_government_is_held_by_its_ministries_not_the_rever
         ),
     })
     ministry, government = _row(r, "The transport ministry"), _row(r, "The government")
-    assert r.coverage(content_words("Will the government intervene?"), ministry) == 1.0
-    assert r.coverage(content_words("Will the minister intervene?"), government) == 0.0
-    assert r.coverage(content_words("Will the company intervene?"), ministry) == 0.5
+    assert covered(r.state, content_words("Will the government intervene?"), ministry) == 1.0
+    assert covered(r.state, content_words("Will the minister intervene?"), government) == 0.0
+    assert covered(r.state, content_words("Will the company intervene?"), ministry) == 0.5
     assert goes_by("busi") >= {"firm", "compani"}  # small businesses are small firms
 
 
@@ -158,10 +161,10 @@ def test_a_role_at_an_organisation_is_found_by_its_bare_title_in_articles_about_
         ),
         "port.txt": "Port strike\n\nGovernor Ana Ruiz visited the port.\n",
     })
-    assert r.rows_naming_role("the governor of the Bank of Norland") == []  # never written in full
-    assert r.rows_naming_title("the governor of the Bank of Norland") == [_row(r, "Governor Elena Varga")]
-    assert r.rows_naming_title("the governor of the Bank of Tessen") == []  # no article about it
-    assert r.rows_naming_role("the governor") == [_row(r, "Governor Elena Varga"), _row(r, "Governor Ana Ruiz")]
+    assert r.people.rows_naming_role("the governor of the Bank of Norland") == []  # never written in full
+    assert r.people.rows_naming_title("the governor of the Bank of Norland") == [_row(r, "Governor Elena Varga")]
+    assert r.people.rows_naming_title("the governor of the Bank of Tessen") == []  # no article about it
+    assert r.people.rows_naming_role("the governor") == [_row(r, "Governor Elena Varga"), _row(r, "Governor Ana Ruiz")]
 
 
 def test_two_people_together_prefer_the_sentence_where_they_did_it_together(
@@ -176,12 +179,12 @@ def test_two_people_together_prefer_the_sentence_where_they_did_it_together(
     })
     review = joint_question("What did Ruiz and Hill review?")
     assert review is not None
-    assert r.joint_score(review, _row(r, "They reviewed")) == 1.0  # "They": both, together, reviewing
-    assert r.joint_score(review, _row(r, "Ruiz and Hill agreed")) == 0.0  # together, but not reviewing
-    assert r.joint_score(review, _row(r, "In a separate")) == 0.0  # Hill alone
+    assert joint_score(r.state, review, _row(r, "They reviewed")) == 1.0  # "They": both, together, reviewing
+    assert joint_score(r.state, review, _row(r, "Ruiz and Hill agreed")) == 0.0  # together, but not reviewing
+    assert joint_score(r.state, review, _row(r, "In a separate")) == 0.0  # Hill alone
     talk = joint_question("What did Ruiz and Hill talk about?")
     assert talk is not None
-    assert r.joint_score(talk, _row(r, "Ruiz said Hill")) == 0.5  # both, talking, but apart
+    assert joint_score(r.state, talk, _row(r, "Ruiz said Hill")) == 0.5  # both, talking, but apart
 
 
 def test_a_name_opening_the_sentence_before_is_carried_when_it_is_a_speakers(
@@ -193,19 +196,17 @@ def test_a_name_opening_the_sentence_before_is_carried_when_it_is_a_speakers(
             "They agreed to meet again. Residents protested outside. They carried banners.\n"
         ),
     })
-    assert {"ruiz", "hill"} <= r.tokens_in_context(_row(r, "They agreed"))
-    assert "resid" not in r.tokens_in_context(_row(r, "They carried"))  # not a name: not carried
+    assert {"ruiz", "hill"} <= r.state.tokens_in_context(_row(r, "They agreed"))
+    assert "resid" not in r.state.tokens_in_context(_row(r, "They carried"))  # not a name: not carried
     agree = joint_question("What did Ruiz and Hill agree?")
-    assert agree is not None and r.joint_score(agree, _row(r, "They agreed")) == 1.0
+    assert agree is not None and joint_score(r.state, agree, _row(r, "They agreed")) == 1.0
 
 
 def test_top_k_equals_a_stable_sort_of_every_score() -> None:
-    from index.retriever import _top
-
     rng = np.random.default_rng(1)
     for n in (0, 3, 10, 60, 1000):
         for _ in range(20):
             scores = rng.integers(0, 5, n).astype(np.float32)  # many ties, as BM25 has
             rows = np.arange(n) * 3
             expected = [(int(i), int(rows[i])) for i in np.argsort(-scores, kind="stable")[:10]]
-            assert _top(rows, scores, 10) == expected
+            assert top(rows, scores, 10) == expected

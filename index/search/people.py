@@ -1,17 +1,16 @@
-"""Who a question means: the speakers a name, title or description refers to, the sentences
-that name a role's holder, and the articles about an organisation. A part of the Retriever."""
+"""People and roles over one generation: the speakers a name, title or description refers to,
+the sentences that name a role's holder, and the articles about an organisation. Takes names
+and phrases (strings), never a question."""
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
 
 from index.lexicon import SPEAKS_FOR, TITLE_WORDS
-from index.postings import PerRow, Postings
 from index.query import canonical_name, fold, name_matches, role_variants, split_role, tokenize, words
-from index.store import LoadedIndex
-from index.types import ANSWER_ROLES, SentenceRecord
+from index.search.state import RetrievalState
+from index.types import ANSWER_ROLES
 
 _PERSON = r"(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?[ \t]+)?[A-Z][\w’'\-]+(?:[ \t]+[A-Z][\w’'\-]+)+"
 _NOT_HOLDER = r"(?<![Dd]eputy )(?<![Vv]ice )(?<![Vv]ice-)(?<![Ff]ormer )(?<![Aa]cting )(?<![Aa]ssistant )"
@@ -19,18 +18,19 @@ _OFFICE_OF = re.compile(r"^(?P<principal>.+?)(?:’s|'s|’)\s+(?P<noun>[\w-]+)$
 
 
 class People:
-    """Look-ups of people and roles over one index generation (cached per generation)."""
+    """Look-ups of people and roles over one generation's state (cached per generation)."""
 
-    index: LoadedIndex
-    sentences: Sequence[SentenceRecord]
-    speakers: list[str]
-    token_sets: PerRow[set[str]]
-    speaker_rows: dict[str, list[int]]  # speaker -> rows they are reported saying, in order
-    token_rows: Postings  # stem -> rows holding it, in order
-    source_rows: dict[str, list[int]]  # source id -> its rows, in order
-    _named: dict[str, frozenset[str]]
-    _lead_words: dict[str, frozenset[str]]
-    _spoken: set[int] | None
+    def __init__(self, state: RetrievalState) -> None:
+        self.state = state
+        self.index = state.index
+        self.sentences = state.sentences
+        self.speakers = state.derived.speakers
+        self.speaker_rows = state.derived.speaker_rows  # speaker -> rows they are reported saying, in order
+        self.token_rows = state.derived.token_rows  # stem -> rows holding it, in order
+        self.source_rows = state.derived.source_rows  # source id -> its rows, in order
+        self._named: dict[str, frozenset[str]] = {}
+        self._lead_words: dict[str, frozenset[str]] = {}
+        self._spoken: set[int] | None = None
 
     def rows_spoken_by(self, name: str) -> list[int]:
         """Rows of sentences whose speakers include the named person or body, in order."""
