@@ -39,7 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
 from bot.evaluate import load_cases  # noqa: E402
-from bot.service import QAService, bundled_source  # noqa: E402
+from bot.reading import bundled_source  # noqa: E402
+from bot.service import QAService  # noqa: E402
 from index.sources import read_file  # noqa: E402
 
 SQUAD = Path(os.environ.get("QABOT_SQUAD", Path(os.environ.get("QABOT_SHARED", ROOT.parent / "shared"))
@@ -92,7 +93,7 @@ def record(out: Path, squad: int | None, cache: Path, work: Path | None, only: s
                         raise FileNotFoundError
                     service.loaded()
                 except Exception:  # noqa: BLE001 - not built yet (or unreadable): build it
-                    service.build(corpus(corpus_name))
+                    service.catalog.build(corpus(corpus_name))
                 services[corpus_name] = service
             lines = [golden_line(service, q) for q in questions]
             (out / f"{set_name}.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
