@@ -37,7 +37,7 @@ async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
 
 def make_bot(tmp_path: Path, name: str, settings: Settings | None = None, **options: Any) -> QABot:
     service = QAService(settings or Settings(), tmp_path / name, embedder=FakeEmbedder())
-    service.build(service.configured_sources())
+    service.catalog.build(service.catalog.configured_sources())
     bot = QABot(service, guild_ready_timeout=0.1, **options)
 
     async def no_wait(shard_id: int | None, *, initial: bool = False) -> None:
