@@ -384,9 +384,13 @@ if __name__ == "__main__":
         url = started.stdout.strip()
     if url:
         try:
-            import psycopg  # noqa: F401
+            import psycopg
         except ImportError:
             raise SystemExit("--database-url needs psycopg: pip install 'qabot[postgres]'") from None
+        try:
+            psycopg.connect(url, connect_timeout=10).close()
+        except psycopg.Error as exc:
+            raise SystemExit(f"--database-url: cannot connect to {url}: {str(exc).strip()}") from None
     try:
         code = asyncio.run(main(args.guilds, args.questions, args.rate, args.embedder, args.max_pending,
                                 url, args.own_sources))
