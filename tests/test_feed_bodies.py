@@ -8,7 +8,6 @@ promptly, without reading the path.
 from __future__ import annotations
 
 import contextlib
-import http.server
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from bot.service import QAService
 from index.errors import SourceError
 from index.feeds import FeedDoc, parse_feed
 from tests.conftest import FakeEmbedder
+from tests.local_web import QuietHandler, start
 
 LOCAL_FEED = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>Operator Private Feed</title>'
               b"<item><title>Private salary list</title><link>http://intranet.test/salaries</link></item>"
@@ -31,7 +31,7 @@ RELATIVE_FEED = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>Harbo
                  b"<item><title>Ferry timetable</title><link>/news/ferry.html</link></item></channel></rss>")
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     bodies: dict[str, bytes] = {}
 
     def do_GET(self) -> None:  # noqa: N802
@@ -42,15 +42,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture
 def web() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server, base = start(Handler)
+    yield base
     server.shutdown()
 
 

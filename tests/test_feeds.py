@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email.utils
 import http.server
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from bot.service import QAService
 from index.errors import SourceError
 from index.feeds import is_feed
 from tests.conftest import FakeEmbedder
+from tests.local_web import QuietHandler, start
 
 DAY = 86400.0
 STORIES = {
@@ -60,7 +60,7 @@ class Site:
 
 
 def _handler(site: Site) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802
             site.requests[self.path] += 1
             if self.path in ("/rss.xml", "/atom.xml", "/feed-as-xml"):
@@ -97,21 +97,15 @@ def _handler(site: Site) -> type[http.server.BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
     return Handler
 
 
 @pytest.fixture
 def site() -> Iterator[Site]:
     state = Site()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    state.base = f"http://127.0.0.1:{server.server_address[1]}"
+    server, state.base = start(_handler(state))
     now = time.time()
     state.items = [("crane", now - 1 * DAY), ("ferry", now - 2 * DAY)]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     yield state
     server.shutdown()
 

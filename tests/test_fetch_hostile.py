@@ -6,21 +6,20 @@ internal addresses they resolve to. A real web server on 127.0.0.1 serves the ca
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from index.errors import SourceError
 from index.fetch import check_url, fetch, fetch_url
+from tests.local_web import QuietHandler, start
 
 PAGE = (b"<html><head><title>Cafe reopens</title></head><body><article><h1>Cafe reopens</h1>"
         b"<p>The harbour cafe reopened on Friday after the storm repairs, the owner said.</p>"
         b"<p>Opening hours stay the same as before the storm, she added on Saturday.</p></article></body></html>")
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     seen: list[str] = []
     # path -> raw header lines after the status line (bytes, as a server may really send them)
     raw: dict[str, list[bytes]] = {}
@@ -40,13 +39,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture
 def web() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     Handler.seen = []
     Handler.raw = {
         "/to-iri": [b"Location: /caf\xc3\xa9.html"],  # UTF-8 bytes in the header, as servers send them
@@ -54,8 +49,8 @@ def web() -> Iterator[str]:
         "/to-broken": [b"Location: http://[::1"],
         "/to-bad-port": [b"Location: http://127.0.0.1:99999/x"],
     }
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server, base = start(Handler)
+    yield base
     server.shutdown()
 
 

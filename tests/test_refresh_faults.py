@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email.utils
 import http.server
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from bot.service import QAService
 from bot.spaces import Spaces
 from index.errors import SourceError
 from tests.conftest import FakeEmbedder
+from tests.local_web import QuietHandler, start
 
 DAY = 86400.0
 GUILD = 900000000000000100
@@ -55,7 +55,7 @@ class Site:
 
 
 def _handler(site: Site) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802
             site.requests[self.path] += 1
             time.sleep(site.delays.get(self.path, 0.0))
@@ -76,21 +76,15 @@ def _handler(site: Site) -> type[http.server.BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
-        def log_message(self, *args: object) -> None:
-            pass
-
     return Handler
 
 
 @pytest.fixture
 def site() -> Iterator[Site]:
     state = Site()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    state.base = f"http://127.0.0.1:{server.server_address[1]}"
+    server, state.base = start(_handler(state))
     now = time.time()
     state.items = [("/news/alpha", now - DAY), ("/news/beta", now - 2 * DAY), ("/news/gamma", now - 3 * DAY)]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     yield state
     server.shutdown()
 

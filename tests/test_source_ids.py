@@ -6,7 +6,6 @@ import email.utils
 import hashlib
 import http.server
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -25,6 +24,7 @@ from index.sources import longer_id, read_file, source_id_for
 from index.store import FeedEntry, SourceEntry
 from index.types import Source
 from tests.conftest import DATA, FakeEmbedder
+from tests.local_web import QuietHandler, start
 
 TRUSTED = ("<html><head><title>Bridge closed for works</title></head><body><article><h1>Bridge closed for works</h1>"
            "<p>Engineer Sofia Lind said the old bridge will stay closed until the spring thaw.</p>"
@@ -39,9 +39,7 @@ class Web:
 
     def __init__(self) -> None:
         self.items: list[str] = ["/forged.html"]
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.base = start(self._handler())
 
     def rss(self) -> bytes:
         when = email.utils.formatdate(time.time() - 3600, usegmt=True)
@@ -53,7 +51,7 @@ class Web:
     def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
         web = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802
                 kind, body = {
                     "/trusted.html": ("text/html", TRUSTED.encode()),
@@ -65,9 +63,6 @@ class Web:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
 
         return Handler
 

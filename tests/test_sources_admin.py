@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.server
 import os
 import signal
 import subprocess
@@ -24,6 +23,7 @@ from index.sources import MAX_FILE_BYTES, read_file
 from index.speakers import annotate
 from index.store import current_generation
 from tests.conftest import DATA, FakeEmbedder
+from tests.local_web import QuietHandler, start
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_HTML = """<html><head><title>Port strike ends</title><meta property="og:site_name" content="Coastal Wire">
@@ -34,7 +34,7 @@ ARTICLE_HTML = """<html><head><title>Port strike ends</title><meta property="og:
 </article></body></html>"""
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     routes: dict[str, tuple[int, str, bytes, float]] = {}
 
     def do_GET(self) -> None:  # noqa: N802
@@ -67,13 +67,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture
 def web() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     Handler.routes = {
         "/story.html": (200, "text/html; charset=utf-8", ARTICLE_HTML.encode(), 0.0),
         "/notes.txt": (200, "text/plain", b"Notes\n\nThe harbour reopened on Friday morning.\n", 0.0),
@@ -87,9 +83,8 @@ def web() -> Iterator[str]:
         "/hop1": (302, "text/html", b"/hop2", 0.6),  # each step within the budget, the sum not
         "/hop2": (302, "text/html", b"/story.html", 0.6),
     }
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server, base = start(Handler)
+    yield base
     server.shutdown()
 
 
